@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int relais_placeholder_cli_t;
