@@ -1,2 +1,245 @@
-/* placeholder: being written */
-typedef int relais_placeholder_harness_t;
+/*  harness — start/stop the real broker for integration tests.  See
+ *  harness.h. */
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+static int s_port_seq = 0;
+
+static void s_pick_ports(harness_broker_t *b)
+{
+    /* Per-process port ranges so tests running in parallel do not meet. */
+    int base = 20000 + (int)(getpid() % 2000) * 20 + (s_port_seq++ % 10) * 2;
+    snprintf(b->partner_ep, sizeof b->partner_ep, "tcp://127.0.0.1:%d", base);
+    snprintf(b->coordinator_ep, sizeof b->coordinator_ep, "tcp://127.0.0.1:%d", base + 1);
+}
+
+static pid_t s_spawn(harness_broker_t *b)
+{
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork failed");
+    if (pid == 0) {
+        int fd = open(b->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, 2);
+            close(fd);
+        }
+        setenv("RELAIS_NOW", b->now, 1);
+        if (*b->config)
+            execl(RELAIS_BROKER_BIN, "relais-broker", "--data", b->data, "--config", b->config,
+                  "--partner-endpoint", b->partner_ep, "--coordinator-endpoint",
+                  b->coordinator_ep, (char *)NULL);
+        else
+            execl(RELAIS_BROKER_BIN, "relais-broker", "--data", b->data, "--partner-endpoint",
+                  b->partner_ep, "--coordinator-endpoint", b->coordinator_ep, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Waits until the broker answers a request on the partner endpoint.
+ * Returns 1 when up, 0 when the process died (port taken...). */
+static int s_wait_up(harness_broker_t *b)
+{
+    for (int i = 0; i < 100; i++) {
+        int status;
+        if (waitpid(b->pid, &status, WNOHANG) == b->pid) {
+            b->pid = 0;
+            return 0;
+        }
+        char err[128];
+        relais_client_t *c = relais_client_new(b->partner_ep, "mission-locale", err, sizeof err);
+        cr_assert(c, "client: %s", err);
+        relais_client_set_timeout(c, 200, 1);
+        Relais__V1__Envelope *reply = NULL;
+        int rc = relais_client_fetch_events(c, UINT64_MAX - 1, 1, &reply);
+        if (reply)
+            relais__v1__envelope__free_unpacked(reply, NULL);
+        relais_client_destroy(&c);
+        if (rc == RELAIS_OK || rc == RELAIS_EBROKER)
+            return 1;
+    }
+    cr_assert_fail("the broker did not answer within 20 s (log: %s)", b->log);
+    return 0;
+}
+
+void harness_start(harness_broker_t *b, const char *config_text)
+{
+    memset(b, 0, sizeof *b);
+    b->now = HARNESS_NOW;
+    snprintf(b->dir, sizeof b->dir, "/tmp/relais-it-XXXXXX");
+    cr_assert(mkdtemp(b->dir), "mkdtemp: %s", strerror(errno));
+    snprintf(b->data, sizeof b->data, "%s/data", b->dir);
+    snprintf(b->log, sizeof b->log, "%s/broker.log", b->dir);
+    if (config_text) {
+        snprintf(b->config, sizeof b->config, "%s/relais.conf", b->dir);
+        FILE *f = fopen(b->config, "w");
+        cr_assert(f);
+        fputs(config_text, f);
+        fclose(f);
+    }
+    for (int attempt = 0; attempt < 10; attempt++) {
+        s_pick_ports(b);
+        b->pid = s_spawn(b);
+        if (s_wait_up(b))
+            return;
+    }
+    cr_assert_fail("the broker would not start (log: %s)", b->log);
+}
+
+void harness_restart(harness_broker_t *b)
+{
+    cr_assert_eq(b->pid, 0, "restart of a running broker");
+    b->pid = s_spawn(b);
+    cr_assert(s_wait_up(b), "the broker did not come back (log: %s)", b->log);
+}
+
+void harness_stop(harness_broker_t *b)
+{
+    if (!b->pid)
+        return;
+    int status;
+    kill(b->pid, SIGTERM);
+    cr_assert_eq(waitpid(b->pid, &status, 0), b->pid);
+    b->pid = 0;
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "the broker did not stop cleanly (status %d, log %s)", status, b->log);
+}
+
+void harness_kill(harness_broker_t *b)
+{
+    if (!b->pid)
+        return;
+    int status;
+    kill(b->pid, SIGKILL);
+    waitpid(b->pid, &status, 0);
+    b->pid = 0;
+}
+
+void harness_cleanup(harness_broker_t *b)
+{
+    if (b->pid)
+        harness_kill(b);
+    if (*b->dir) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", b->dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "harness: could not remove %s\n", b->dir);
+    }
+}
+
+char *harness_log(const harness_broker_t *b)
+{
+    FILE *f = fopen(b->log, "r");
+    cr_assert(f, "no broker log");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = calloc(1, (size_t)n + 1);
+    cr_assert(buf);
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+        cr_assert_fail("short read of the broker log");
+    fclose(f);
+    return buf;
+}
+
+static relais_client_t *s_client(const char *ep, const char *id)
+{
+    char err[128];
+    relais_client_t *c = relais_client_new(ep, id, err, sizeof err);
+    cr_assert(c, "client: %s", err);
+    relais_client_set_timeout(c, 5000, 2);
+    return c;
+}
+
+relais_client_t *harness_partner(const harness_broker_t *b, const char *partner_id)
+{
+    return s_client(b->partner_ep, partner_id);
+}
+
+relais_client_t *harness_coordinator(const harness_broker_t *b, const char *structure_id)
+{
+    return s_client(b->coordinator_ep, structure_id);
+}
+
+void harness_ref(harness_ref_t *h, const char *partner_ref, const char *last,
+                 const char *first, const char *birth_date, const char *quartier)
+{
+    memset(h, 0, sizeof *h);
+    relais__v1__referral__init(&h->r);
+    relais__v1__person__init(&h->p);
+    h->r.partner_ref = (char *)partner_ref;
+    h->r.person = &h->p;
+    h->p.last_name = (char *)last;
+    h->p.first_names = (char *)first;
+    h->p.birth_date = (char *)birth_date;
+    h->p.postcode = "25000";
+    h->p.city = "Besançon";
+    h->p.quartier = (char *)quartier;
+    h->r.consent = true;
+    h->r.referred_on = HARNESS_REFERRED_ON;
+    h->r.benefits = h->benefits;
+    h->r.needs = h->needs;
+}
+
+Relais__V1__Ack *harness_submit(relais_client_t *c, harness_ref_t *h,
+                                Relais__V1__Envelope **hold)
+{
+    int rc = relais_client_submit(c, &h->r, hold);
+    cr_assert_eq(rc, RELAIS_OK, "submit %s: %d %s", h->r.partner_ref, rc,
+                 relais_client_last_error(c));
+    cr_assert_eq((*hold)->body_case, RELAIS__V1__ENVELOPE__BODY_ACK);
+    return (*hold)->ack;
+}
+
+Relais__V1__ActionResult *harness_act(relais_client_t *c, const char *case_id,
+                                      Relais__V1__ActionKind kind, Relais__V1__CaseState milestone,
+                                      Relais__V1__Outcome outcome, const char *reason,
+                                      Relais__V1__Envelope **hold)
+{
+    Relais__V1__CaseAction a = RELAIS__V1__CASE_ACTION__INIT;
+    a.case_id = (char *)case_id;
+    a.kind = kind;
+    a.milestone = milestone;
+    a.outcome = outcome;
+    a.reason = (char *)(reason ? reason : "");
+    int rc = relais_client_act(c, &a, hold);
+    cr_assert_eq(rc, RELAIS_OK, "act on %s: %d %s", case_id, rc, relais_client_last_error(c));
+    cr_assert_eq((*hold)->body_case, RELAIS__V1__ENVELOPE__BODY_ACTION_RESULT);
+    return (*hold)->action_result;
+}
+
+Relais__V1__Envelope *harness_raw(const char *endpoint, const void *data, size_t len,
+                                  int n_frames, int timeout_ms)
+{
+    void *ctx = zmq_ctx_new();
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    int zero = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    cr_assert_eq(zmq_connect(s, endpoint), 0);
+    for (int i = 0; i < n_frames; i++)
+        cr_assert(zmq_send(s, data, len, i + 1 < n_frames ? ZMQ_SNDMORE : 0) >= 0);
+    Relais__V1__Envelope *env = NULL;
+    zmq_pollitem_t item = {s, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, timeout_ms) == 1) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, s, 0) >= 0)
+            env = relais__v1__envelope__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+        zmq_msg_close(&m);
+    }
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    return env;
+}

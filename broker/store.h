@@ -1,0 +1,110 @@
+/*  store — the broker's one LMDB environment and its named databases.
+ *
+ *  All durable state lives here (one environment, one file, one writer:
+ *  the broker's event loop).  A request's changes are made in one write
+ *  transaction; the server commits a whole batch of requests at once and
+ *  only then sends their replies (group commit, server.h), each request
+ *  being isolated in a nested transaction so a failing one leaves the
+ *  others' work intact.
+ *
+ *  Databases and their keys ("\0" is one NUL byte, u64 = 8 bytes
+ *  big-endian so keys sort numerically):
+ *    meta       name                      -> u64 counter (next ids, feed
+ *                                            seqs, structure loads, budget)
+ *    referrals  partner \0 partner_ref     -> relais.store.ReferralRecord
+ *    persons    u64 person id              -> relais.store.PersonRecord
+ *    identity   identity key (DUPSORT)     -> u64 person id
+ *    cases      case id ("C0000001")       -> relais.store.CaseRecord
+ *    queues     structure \0 case id       -> "" (the structure's open cases)
+ *    feeds      partner \0 u64 seq         -> relais.v1.StatusEvent
+ *    waitlist   u64 waitlist seq           -> case id
+ *
+ *  Durability: the environment is opened with LMDB's default sync mode: a
+ *  commit returns after fsync, so what a reply acknowledges survives a
+ *  power cut.  (No MDB_NOSYNC / MDB_NOMETASYNC: those trade durability for
+ *  speed and are not used.)
+ *
+ *  Errors: functions return 0, MDB_NOTFOUND where a lookup finds nothing,
+ *  or another LMDB / errno code; store_strerror() describes it.
+ *  Thread-safety: one store_t per process; write transactions from one
+ *  thread (the event loop); read-only transactions from any thread.
+ */
+#ifndef RELAIS_STORE_H
+#define RELAIS_STORE_H
+
+#include <lmdb.h>
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct store_t store_t;
+
+typedef enum {
+    STORE_META = 0,
+    STORE_REFERRALS,
+    STORE_PERSONS,
+    STORE_IDENTITY,
+    STORE_CASES,
+    STORE_QUEUES,
+    STORE_FEEDS,
+    STORE_WAITLIST,
+    STORE_DB_COUNT
+} store_db_t;
+
+/* A transaction and the store it belongs to: what every module that reads
+ * or writes state is handed. */
+typedef struct {
+    store_t *store;
+    MDB_txn *txn;
+} store_txn_t;
+
+/* Opens (creating if needed) the environment in directory DIR (created
+ * with mode 0700 if missing) with a map of MAP_SIZE bytes.  READ_ONLY
+ * opens for inspection tools.  Stale reader slots left by a crashed
+ * process are cleared.  NULL on failure, with the reason in ERR. */
+store_t *store_open(const char *dir, size_t map_size, bool read_only, char *err, size_t errlen);
+void store_close(store_t **self_p);
+const char *store_strerror(int rc);
+
+/* Begins a transaction; PARENT (may be NULL) makes it a nested one. */
+int store_begin(store_t *self, bool write, store_txn_t *parent, store_txn_t *out);
+int store_commit(store_txn_t *t);
+void store_abort(store_txn_t *t);
+
+int store_get(store_txn_t *t, store_db_t db, const void *key, size_t klen, MDB_val *val);
+int store_put(store_txn_t *t, store_db_t db, const void *key, size_t klen, const void *val,
+              size_t vlen, unsigned flags);
+/* Deletes KEY (with VAL, for a DUPSORT database; VAL NULL: every value). */
+int store_del(store_txn_t *t, store_db_t db, const void *key, size_t klen, const void *val,
+              size_t vlen);
+
+/* Protobuf records: unpack into *OUT (caller frees with
+ * protobuf_c_message_free_unpacked(*out, NULL)), pack and put. */
+int store_get_msg(store_txn_t *t, store_db_t db, const void *key, size_t klen,
+                  const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out);
+int store_put_msg(store_txn_t *t, store_db_t db, const void *key, size_t klen,
+                  const ProtobufCMessage *msg);
+
+/* meta counters.  store_counter_get: 0 when absent.  store_counter_add
+ * adds DELTA (never below 0) and returns the new value in *OUT (may be
+ * NULL).  store_counter_next: adds 1, returns the new value (first is 1). */
+int store_counter_get(store_txn_t *t, const char *name, uint64_t *out);
+int store_counter_add(store_txn_t *t, const char *name, int64_t delta, uint64_t *out);
+int store_counter_next(store_txn_t *t, const char *name, uint64_t *out);
+
+/* Calls FN for each (key, value) whose key starts with PREFIX, in key
+ * order, from the first key >= START (NULL: from PREFIX).  FN returns 0 to
+ * go on, 1 to stop.  Returns 0 or an LMDB error. */
+typedef int (*store_scan_fn)(void *arg, const MDB_val *key, const MDB_val *val);
+int store_scan(store_txn_t *t, store_db_t db, const void *prefix, size_t plen,
+               const void *start, size_t slen, store_scan_fn fn, void *arg);
+
+/* Key helpers. */
+void store_u64_encode(uint64_t v, unsigned char out[8]);
+uint64_t store_u64_decode(const void *in);
+/* Builds "A \0 B" into OUT (size OUTLEN); returns the length, or 0 when it
+ * does not fit. */
+size_t store_key2(char *out, size_t outlen, const char *a, const char *b);
+
+#endif
