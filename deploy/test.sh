@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls this script):
+# installs what is missing, builds twice (the release build, and a Debug
+# build with AddressSanitizer + UndefinedBehaviorSanitizer), and runs every
+# test (unit, integration against the real broker, the Python contract
+# client) in both builds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+deploy/deps.sh
+status=0
+for mode in "" --sanitize; do
+  dir=$(deploy/build.sh $mode)
+  echo "== tests in $dir"
+  # halt_on_error: a sanitizer report fails the test that produced it.
+  ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    ctest --test-dir "$dir" --output-on-failure -j2 || status=1
+done
+exit $status
