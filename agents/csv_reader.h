@@ -12,9 +12,18 @@
  *  unknown benefit or need word, a bad consent word, a non-numeric
  *  resources cell, invalid UTF-8, more cells than the header) is reported
  *  to the callback with its line number and reason, and the next rows go
- *  on.  Blank lines are skipped.  The line number is the physical line on
- *  which the record starts (1 = the header), counting newlines inside
- *  quoted cells.
+ *  on.  Blank lines are skipped, and so are rows whose cells are all empty
+ *  (";;;;" rows of spreadsheet exports); empty cells beyond the header's
+ *  last column are tolerated for the same reason.  The line number is the
+ *  physical line on which the record starts (1 = the header), counting
+ *  newlines inside quoted cells.
+ *
+ *  Cells are trimmed of surrounding blanks.  Limits, so that memory stays
+ *  bounded per row whatever the file size: a cell of more than
+ *  CSV_READER_CELL_MAX bytes or a row of more than CSV_READER_CELLS_MAX
+ *  cells is a row error (after a cell too long, the rest of its record
+ *  is skipped, quotes followed; an unterminated quote thus ends the file
+ *  with one row error).
  *
  *  The reader checks only what it must to build the message; the broker
  *  validates the referral fully (lengths, future dates...).
@@ -30,6 +39,9 @@
 
 #include <stddef.h>
 #include <stdio.h>
+
+#define CSV_READER_CELL_MAX  (64 * 1024)
+#define CSV_READER_CELLS_MAX 256
 
 /* Called once per data row.  Exactly one of REFERRAL and ERROR is non-NULL.
  * PARTNER_REF is the row's partner_ref cell when one could be read, else
@@ -49,5 +61,9 @@ int csv_reader_read_file(const char *path, csv_row_fn on_row, csv_warn_fn on_war
                          char *err, size_t errlen);
 int csv_reader_read_stream(FILE *in, csv_row_fn on_row, csv_warn_fn on_warn, void *arg,
                            char *err, size_t errlen);
+/* The same on the LEN bytes at BUF (no stdio; what a fuzzer calls).  BUF
+ * need not be NUL-terminated. */
+int csv_reader_read_buffer(const char *buf, size_t len, csv_row_fn on_row, csv_warn_fn on_warn,
+                           void *arg, char *err, size_t errlen);
 
 #endif
