@@ -19,13 +19,13 @@
 #include <string.h>
 
 /* Minimum column widths of the one-line layouts. */
-#define S_W_LINE 4
-#define S_W_REF 16
-#define S_W_STATUS 10
-#define S_W_CASE 10
+#define S_W_LINE      4
+#define S_W_REF       16
+#define S_W_STATUS    10
+#define S_W_CASE      10
 #define S_W_STRUCTURE 16
-#define S_W_SEQ 6
-#define S_W_STATE 15 /* "contract_signed" */
+#define S_W_SEQ       6
+#define S_W_STATE     15 /* "contract_signed" */
 
 /* ---- options ----------------------------------------------------------- */
 

@@ -30,10 +30,10 @@
 #include <stdio.h>
 
 /* Exit statuses of both programs. */
-#define CLI_EXIT_OK 0
-#define CLI_EXIT_USAGE 1       /* bad command line, unreadable file, local failure */
+#define CLI_EXIT_OK          0
+#define CLI_EXIT_USAGE       1 /* bad command line, unreadable file, local failure */
 #define CLI_EXIT_UNREACHABLE 2 /* no (readable) answer from the broker */
-#define CLI_EXIT_REFUSED 3     /* the broker answered no (refused action, Error) */
+#define CLI_EXIT_REFUSED     3 /* the broker answered no (refused action, Error) */
 #define CLI_EXIT_INTERRUPTED 130
 
 typedef struct {
@@ -57,12 +57,15 @@ enum {
 };
 
 /* The global options, to start a program's struct option table. */
-#define CLI_GLOBAL_OPTIONS                                                                         \
-    {"broker", required_argument, NULL, CLI_OPT_BROKER},                                          \
-        {"as", required_argument, NULL, CLI_OPT_AS},                                              \
-        {"json", no_argument, NULL, CLI_OPT_JSON},                                                \
-        {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},                                    \
-        {"help", no_argument, NULL, CLI_OPT_HELP}, {"version", no_argument, NULL, CLI_OPT_VERSION}
+/* clang-format off */
+#define CLI_GLOBAL_OPTIONS                                  \
+    {"broker", required_argument, NULL, CLI_OPT_BROKER},    \
+    {"as", required_argument, NULL, CLI_OPT_AS},            \
+    {"json", no_argument, NULL, CLI_OPT_JSON},              \
+    {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},  \
+    {"help", no_argument, NULL, CLI_OPT_HELP},              \
+    {"version", no_argument, NULL, CLI_OPT_VERSION}
+/* clang-format on */
 
 /* Defaults: BROKER = DEFAULT_ENDPOINT, AS = getenv(AS_ENV) when set and
  * not empty. */

@@ -48,7 +48,7 @@
 #include <unistd.h>
 
 #define S_DEFAULT_TIMEOUT_MS 3000
-#define S_DEFAULT_ATTEMPTS 3
+#define S_DEFAULT_ATTEMPTS   3
 /* One request is in flight at a time, so the queues only ever hold a few
  * frames; the bound keeps a misbehaving peer from growing our memory. */
 #define S_HWM 100
@@ -56,7 +56,7 @@
  * times out).  A page of 100 cases with full person records is well under
  * 1 MiB; 32 MiB leaves room without letting a rogue peer exhaust memory. */
 #define S_MAX_REPLY_BYTES (32 * 1024 * 1024)
-#define S_REQUEST_ID_MAX 128
+#define S_REQUEST_ID_MAX  128
 
 struct relais_client_t {
     void *ctx;
@@ -104,8 +104,8 @@ static uint64_t s_nonce(const void *salt)
     }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    value = (uint64_t)ts.tv_sec * 1000000007u ^ (uint64_t)ts.tv_nsec ^
-            ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)salt;
+    value = (uint64_t)ts.tv_sec * 1000000007u ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32) ^
+            (uint64_t)(uintptr_t)salt;
     return value;
 }
 
@@ -230,8 +230,7 @@ typedef enum { S_GOT_REPLY, S_NO_REPLY, S_FAILED } s_wait_t;
 /* Reads one message (all its frames) from the socket.  Returns the
  * unpacked Envelope, or NULL when it is not a one-frame readable Envelope
  * (*UNREADABLE set) or on a socket error (*FAILED set, last_error set). */
-static Relais__V1__Envelope *s_recv_envelope(relais_client_t *self, bool *unreadable,
-                                             bool *failed)
+static Relais__V1__Envelope *s_recv_envelope(relais_client_t *self, bool *unreadable, bool *failed)
 {
     Relais__V1__Envelope *env = NULL;
     bool first = true;
@@ -310,18 +309,15 @@ static s_wait_t s_wait_reply(relais_client_t *self, int64_t deadline_ms, bool *u
 
 static int s_send(relais_client_t *self, const uint8_t *frame, size_t size)
 {
-    for (;;) {
-        if (zmq_send(self->socket, frame, size, ZMQ_DONTWAIT) >= 0)
-            return RELAIS_OK;
-        if (errno == EAGAIN)
-            return RELAIS_OK; /* queue full: counts as a lost attempt */
-        if (errno == EINTR) {
-            s_set_error(self, "interrupted");
-            return RELAIS_ESYS;
-        }
+    if (zmq_send(self->socket, frame, size, ZMQ_DONTWAIT) >= 0)
+        return RELAIS_OK;
+    if (errno == EAGAIN)
+        return RELAIS_OK; /* queue full: counts as a lost attempt, retried */
+    if (errno == EINTR)
+        s_set_error(self, "interrupted");
+    else
         s_set_error(self, "send failed: %s", zmq_strerror(errno));
-        return RELAIS_ESYS;
-    }
+    return RELAIS_ESYS;
 }
 
 int relais_client_call(relais_client_t *self, Relais__V1__Envelope *req,
@@ -381,9 +377,9 @@ int relais_client_call(relais_client_t *self, Relais__V1__Envelope *req,
                         self->endpoint);
         } else {
             rc = RELAIS_ETIMEOUT;
-            s_set_error(self, "no reply from %s after %d attempt%s of %d ms: is the broker running?",
-                        self->endpoint, self->attempts, self->attempts > 1 ? "s" : "",
-                        self->timeout_ms);
+            s_set_error(
+                self, "no reply from %s after %d attempt%s of %d ms: is the broker running?",
+                self->endpoint, self->attempts, self->attempts > 1 ? "s" : "", self->timeout_ms);
         }
         goto done;
     }

@@ -19,8 +19,8 @@ int csv_reader_read_file(const char *path, csv_row_fn on_row, csv_warn_fn on_war
     return -1;
 }
 
-int csv_reader_read_stream(FILE *in, csv_row_fn on_row, csv_warn_fn on_warn, void *arg,
-                           char *err, size_t errlen)
+int csv_reader_read_stream(FILE *in, csv_row_fn on_row, csv_warn_fn on_warn, void *arg, char *err,
+                           size_t errlen)
 {
     (void)in;
     return csv_reader_read_file("-", on_row, on_warn, arg, err, errlen);

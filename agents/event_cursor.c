@@ -92,8 +92,7 @@ int event_cursor_load(const char *path, uint64_t *seq, char *err, size_t errlen)
     char *end = NULL;
     errno = 0;
     unsigned long long v = buf[0] >= '0' && buf[0] <= '9' ? strtoull(buf, &end, 10) : 0;
-    if (len == 0 || len >= S_FILE_MAX || strlen(buf) != len || !end || *end != '\0' ||
-        errno != 0) {
+    if (len == 0 || len >= S_FILE_MAX || strlen(buf) != len || !end || *end != '\0' || errno != 0) {
         snprintf(err, errlen,
                  "%s: not an event sequence number (the file is damaged); delete it to start "
                  "again from the first event, or pass --from SEQ",
@@ -119,7 +118,7 @@ static int s_make_parents(const char *path, char *err, size_t errlen)
     if (!slash || slash == dir)
         return 0; /* the current directory, or "/" */
     *slash = '\0';
-    for (char *p = dir + 1; ; p++) {
+    for (char *p = dir + 1;; p++) {
         if (*p == '/' || *p == '\0') {
             char saved = *p;
             *p = '\0';

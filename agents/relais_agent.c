@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_PROGRAM "relais-agent"
+#define S_PROGRAM     "relais-agent"
 #define S_EVENTS_PAGE 100
 
 enum { S_OPT_CSV = CLI_OPT_FIRST_FREE, S_OPT_STATE, S_OPT_FROM };
@@ -77,8 +77,8 @@ static const char s_help[] =
     "Exit status:\n"
     "  0    every readable row was answered (whatever the answer)\n"
     "  1    bad command line, or a file that cannot be read or written\n"
-    "  2    the broker could not be reached: rows marked \"not sent\" were not\n"
-    "       sent; send the same file again later\n"
+    "  2    the broker could not be reached: rows marked \"no answer\" or \"not\n"
+    "       sent\" were not answered; send the same file again later\n"
     "  3    the broker refused some requests (\"broker error ...\")\n"
     "  130  interrupted (Ctrl-C)\n"
     "\n"
@@ -108,8 +108,10 @@ static void s_emit(s_submit_t *s, json_t *obj)
         s->output_failed = true;
 }
 
+/* A row without an Ack.  KIND is the JSON "error" value (a stable word);
+ * LABEL starts the text line. */
 static void s_report_problem(s_submit_t *s, size_t line, const char *ref, const char *kind,
-                             const char *message)
+                             const char *label, const char *message)
 {
     if (s->g->json) {
         s_emit(s, cli_json_row_problem(line, ref, kind, message));
@@ -117,9 +119,9 @@ static void s_report_problem(s_submit_t *s, size_t line, const char *ref, const 
     }
     char what[600];
     if (message && *message)
-        snprintf(what, sizeof what, "%s: %s", kind, message);
+        snprintf(what, sizeof what, "%s: %s", label, message);
     else
-        snprintf(what, sizeof what, "%s", kind);
+        snprintf(what, sizeof what, "%s", label);
     cli_print_row_problem(stdout, line, ref, what);
 }
 
@@ -142,13 +144,19 @@ static void s_send_row(s_submit_t *s, size_t line, const char *ref,
     } else if (rc == RELAIS_EBROKER) {
         /* An answer, not an outage: the next row may well be fine. */
         s->broker_errors++;
-        s_report_problem(s, line, ref, "error", relais_client_last_error(s->client));
+        s_report_problem(s, line, ref, "broker_error", "error",
+                         relais_client_last_error(s->client));
     } else {
+        /* "no answer", not "not sent": the broker may have stored the row
+         * and lost only its reply.  Sending it again is safe either way. */
         s->stop_rc = rc;
         s->not_sent++;
-        s_report_problem(s, line, ref, "not sent", relais_client_last_error(s->client));
-        fprintf(stderr, "%s: %s; the rows after line %zu are not sent\n", S_PROGRAM,
-                relais_client_last_error(s->client), line);
+        s_report_problem(s, line, ref, "no_answer", "no answer",
+                         relais_client_last_error(s->client));
+        fprintf(stderr,
+                "%s: %s\n%s: line %zu and the rows after it have no answer; send the same "
+                "file again later (rows the broker already has come back as replays)\n",
+                S_PROGRAM, relais_client_last_error(s->client), S_PROGRAM, line);
     }
     if (reply)
         relais__v1__envelope__free_unpacked(reply, NULL);
@@ -161,12 +169,12 @@ static int s_on_row(void *arg, size_t line, const char *partner_ref,
     s->rows++;
     if (error) {
         s->unreadable++;
-        s_report_problem(s, line, partner_ref, "unreadable", error);
+        s_report_problem(s, line, partner_ref, "unreadable", "unreadable", error);
     } else if (s->stop_rc != RELAIS_OK || cli_interrupted()) {
         if (s->stop_rc == RELAIS_OK)
             s->stop_rc = RELAIS_ESYS; /* Ctrl-C between two rows */
         s->not_sent++;
-        s_report_problem(s, line, partner_ref, "not sent", NULL);
+        s_report_problem(s, line, partner_ref, "not_sent", "not sent", NULL);
     } else {
         s_send_row(s, line, partner_ref, referral);
     }
@@ -256,8 +264,8 @@ done:
 /* Prints one page of events after *AFTER and moves *AFTER to the last one
  * printed.  Returns the number printed, or -1 (message printed, *STATUS
  * set). */
-static long s_print_page(const cli_global_t *g, const Relais__V1__Events *events,
-                         uint64_t *after, int *status)
+static long s_print_page(const cli_global_t *g, const Relais__V1__Events *events, uint64_t *after,
+                         int *status)
 {
     long printed = 0;
     for (size_t i = 0; events && i < events->n_events; i++) {
@@ -279,14 +287,12 @@ static long s_print_page(const cli_global_t *g, const Relais__V1__Events *events
         goto out_failed;
     return printed;
 out_failed:
-    fprintf(stderr, "%s: cannot write the events to standard output; not remembered\n",
-            S_PROGRAM);
+    fprintf(stderr, "%s: cannot write the events to standard output; not remembered\n", S_PROGRAM);
     *status = CLI_EXIT_USAGE;
     return -1;
 }
 
-static int s_cmd_events(const cli_global_t *g, const char *state_opt, bool from_set,
-                        uint64_t from)
+static int s_cmd_events(const cli_global_t *g, const char *state_opt, bool from_set, uint64_t from)
 {
     char err[PATH_MAX + 256] = "";
     char state_path[PATH_MAX];
@@ -297,8 +303,7 @@ static int s_cmd_events(const cli_global_t *g, const char *state_opt, bool from_
 
     if (state_opt)
         snprintf(state_path, sizeof state_path, "%s", state_opt);
-    else if (event_cursor_default_path(g->as, state_path, sizeof state_path, err, sizeof err) !=
-             0)
+    else if (event_cursor_default_path(g->as, state_path, sizeof state_path, err, sizeof err) != 0)
         goto fail;
     if (from_set)
         after = from;
@@ -310,6 +315,10 @@ static int s_cmd_events(const cli_global_t *g, const char *state_opt, bool from_
         goto done;
     for (;;) {
         Relais__V1__Envelope *reply = NULL;
+        if (cli_interrupted()) { /* Ctrl-C while a page was printed: stop */
+            status = CLI_EXIT_INTERRUPTED;
+            goto done;
+        }
         int rc = relais_client_fetch_events(client, after, S_EVENTS_PAGE, &reply);
         if (rc != RELAIS_OK) {
             fprintf(stderr, "%s: %s\n", S_PROGRAM, relais_client_last_error(client));
@@ -329,8 +338,7 @@ static int s_cmd_events(const cli_global_t *g, const char *state_opt, bool from_
             goto fail;
     }
     if (total == 0 && !g->json)
-        fprintf(stderr, "%s: no new events after seq %llu\n", S_PROGRAM,
-                (unsigned long long)after);
+        fprintf(stderr, "%s: no new events after seq %llu\n", S_PROGRAM, (unsigned long long)after);
     status = CLI_EXIT_OK;
     goto done;
 fail:
@@ -400,15 +408,15 @@ int main(int argc, char **argv)
         return cli_usage_error(&g, "no command given (submit or events)");
     const char *command = argv[optind];
     if (optind + 1 < argc)
-        return cli_usage_error(&g, "unexpected argument '%s' after %s", argv[optind + 1],
-                               command);
+        return cli_usage_error(&g, "unexpected argument '%s' after %s", argv[optind + 1], command);
     bool is_submit = strcmp(command, "submit") == 0;
     bool is_events = strcmp(command, "events") == 0;
     if (!is_submit && !is_events)
         return cli_usage_error(&g, "unknown command '%s' (submit or events)", command);
     if (!g.as)
-        return cli_usage_error(&g, "%s needs your partner id: --as PARTNER_ID (or set "
-                                   "RELAIS_PARTNER)",
+        return cli_usage_error(&g,
+                               "%s needs your partner id: --as PARTNER_ID (or set "
+                               "RELAIS_PARTNER)",
                                command);
     if (is_submit && (state || from_set))
         return cli_usage_error(&g, "--state and --from go with events, not submit");

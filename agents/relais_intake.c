@@ -53,8 +53,7 @@ static const char s_help[] =
     "Options:\n"
     "  --as STRUCTURE_ID   your structure's id, given by the programme team\n"
     "                      (or set RELAIS_STRUCTURE in the environment); required\n"
-    "  --broker ENDPOINT   the broker's address (default " RELAIS_DEFAULT_COORDINATOR_ENDPOINT
-    ")\n"
+    "  --broker ENDPOINT   the broker's address (default " RELAIS_DEFAULT_COORDINATOR_ENDPOINT ")\n"
     "  --timeout MS        wait at most MS milliseconds for each answer (default\n"
     "                      3000); a request is tried 3 times before giving up\n"
     "  --json              print JSON (one object per line) instead of text\n"
@@ -337,8 +336,9 @@ int main(int argc, char **argv)
         return status;
     }
     if (!g.as)
-        return cli_usage_error(&g, "%s needs your structure id: --as STRUCTURE_ID (or set "
-                                   "RELAIS_STRUCTURE)",
+        return cli_usage_error(&g,
+                               "%s needs your structure id: --as STRUCTURE_ID (or set "
+                               "RELAIS_STRUCTURE)",
                                command);
 
     cli_catch_interrupts();

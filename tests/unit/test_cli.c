@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -96,8 +97,7 @@ Test(cli_options, global_options)
 
     cr_assert_eq(cli_global_option(&g, CLI_OPT_AS, "asq-centre", err, sizeof err), 1);
     cr_assert_str_eq(g.as, "asq-centre");
-    cr_assert_eq(cli_global_option(&g, CLI_OPT_BROKER, "tcp://10.0.0.1:7410", err, sizeof err),
-                 1);
+    cr_assert_eq(cli_global_option(&g, CLI_OPT_BROKER, "tcp://10.0.0.1:7410", err, sizeof err), 1);
     cr_assert_str_eq(g.broker, "tcp://10.0.0.1:7410");
     cr_assert_eq(cli_global_option(&g, CLI_OPT_JSON, NULL, err, sizeof err), 1);
     cr_assert(g.json);
@@ -417,7 +417,7 @@ Test(event_cursor, round_trip_creates_dirs_and_leaves_no_temp)
 
 Test(event_cursor, damaged_file_is_refused_by_name)
 {
-    static const char *const bad[] = {"", "abc\n", "-3\n", "12abc\n", "99999999999999999999\n",
+    static const char *const bad[] = {"",     "abc\n", "-3\n", "12abc\n", "99999999999999999999\n",
                                       "1 2\n"};
     char path[PATH_MAX + 32], err[1024];
     snprintf(path, sizeof path, "%s/bad.seq", s_dir);
@@ -430,7 +430,10 @@ Test(event_cursor, damaged_file_is_refused_by_name)
         cr_assert_eq(seq, 5, "a refused file leaves the value alone");
     }
     /* A NUL byte inside is damage too, not the end of the number. */
-    s_write_file(path, "12\0" "34\n", 6);
+    s_write_file(path,
+                 "12\0"
+                 "34\n",
+                 6);
     uint64_t seq = 0;
     cr_assert_eq(event_cursor_load(path, &seq, err, sizeof err), -1);
     /* What an editor may leave is fine. */
@@ -443,8 +446,8 @@ Test(event_cursor, default_path)
 {
     char path[PATH_MAX], err[512];
     setenv("XDG_STATE_HOME", "/var/lib/x", 1);
-    cr_assert_eq(event_cursor_default_path("mission-locale", path, sizeof path, err, sizeof err),
-                 0, "%s", err);
+    cr_assert_eq(event_cursor_default_path("mission-locale", path, sizeof path, err, sizeof err), 0,
+                 "%s", err);
     cr_assert_str_eq(path, "/var/lib/x/relais/events-mission-locale.seq");
     /* A relative XDG_STATE_HOME is invalid by the XDG rules: HOME is used. */
     setenv("XDG_STATE_HOME", "relative", 1);
@@ -723,8 +726,7 @@ Test(client, only_unreadable_replies_is_a_protocol_error)
     int rc = relais_client_fetch_cases(c, "asq-planoise", 0, 1, &reply);
     cr_assert_eq(rc, RELAIS_EPROTO);
     cr_assert_null(reply);
-    cr_assert(strstr(relais_client_last_error(c), "unreadable"), "%s",
-              relais_client_last_error(c));
+    cr_assert(strstr(relais_client_last_error(c), "unreadable"), "%s", relais_client_last_error(c));
     relais_client_destroy(&c);
     s_peer_stop(&peer, thread);
     cr_assert_eq(peer.n, 2, "a garbage answer does not stop the retries");
@@ -751,5 +753,36 @@ Test(client, error_reply_is_ebroker_with_the_reply)
     cr_assert_str_eq(relais_client_last_error(c),
                      "broker error unknown_sender: Partenaire inconnu.");
     relais__v1__envelope__free_unpacked(reply, NULL);
+    relais_client_destroy(&c);
+}
+
+/* Ctrl-C while waiting: the call ends at once, it is not retried. */
+static void *s_interrupt_later(void *arg)
+{
+    struct timespec pause = {0, 150 * 1000000L};
+    nanosleep(&pause, NULL);
+    pthread_kill(*(pthread_t *)arg, SIGINT);
+    return NULL;
+}
+
+Test(client, interrupt_ends_the_call)
+{
+    char err[256];
+    relais_client_t *c = relais_client_new("tcp://127.0.0.1:1", "ml", err, sizeof err);
+    cr_assert_not_null(c, "%s", err);
+    relais_client_set_timeout(c, 5000, 3);
+    cli_catch_interrupts();
+    pthread_t self = pthread_self(), killer;
+    cr_assert_eq(pthread_create(&killer, NULL, s_interrupt_later, &self), 0);
+    Relais__V1__Envelope *reply = NULL;
+    int64_t t0 = s_now_ms();
+    int rc = relais_client_fetch_events(c, 0, 0, &reply);
+    int64_t elapsed = s_now_ms() - t0;
+    pthread_join(killer, NULL);
+    cr_assert_eq(rc, RELAIS_ESYS);
+    cr_assert_str_eq(relais_client_last_error(c), "interrupted");
+    cr_assert(elapsed < 2000, "took %lld ms", (long long)elapsed);
+    cr_assert(cli_interrupted());
+    cr_assert_eq(cli_exit_status(rc), CLI_EXIT_INTERRUPTED);
     relais_client_destroy(&c);
 }
