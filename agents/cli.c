@@ -412,8 +412,20 @@ void cli_print_case(FILE *out, const Relais__V1__CaseView *c)
     }
     fputc('\n', out);
     if (!s_empty(c->notes)) {
+        /* The broker joins the notes of several referrals with newlines:
+         * one note per line, aligned under the first. */
         s_put_label(out, "notes");
-        s_put(out, c->notes);
+        const char *line = c->notes;
+        for (const char *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+            char *one = strndup(line, (size_t)(nl - line));
+            if (one) {
+                s_put(out, one);
+                free(one);
+            }
+            fputc('\n', out);
+            s_put_label(out, "");
+        }
+        s_put(out, line);
         fputc('\n', out);
     }
 }
