@@ -50,6 +50,7 @@
 #define S_DEFAULT_COORDINATOR_ENDPOINT "tcp://127.0.0.1:7411"
 #define S_DEFAULT_MAX_MESSAGE_BYTES    262144
 #define S_DEFAULT_MAP_SIZE_MIB         1024
+#define S_DEFAULT_MAP_MAX_MIB 65536 /* 64 GiB: the map grows up to this when full */
 #define S_DEFAULT_MIN_AGE              18
 #define S_DEFAULT_MAX_AGE              25
 #define S_DEFAULT_RESOURCES_CEILING    300
@@ -490,10 +491,13 @@ static int s_load_programme(const s_loader_t *ld, config_t *self, const config_s
 static int s_load_broker(const s_loader_t *ld, config_t *self, const config_setting_t *root)
 {
     static const char *const keys[] = {"partner_endpoint", "coordinator_endpoint",
-                                       "max_message_bytes", "map_size_mib", NULL};
+                                       "max_message_bytes", "map_size_mib", "map_max_mib",
+                                       NULL};
     const char *where = "broker";
     config_setting_t *group;
     uint64_t max_bytes = S_DEFAULT_MAX_MESSAGE_BYTES, map_mib = S_DEFAULT_MAP_SIZE_MIB;
+    uint64_t map_max = S_DEFAULT_MAP_MAX_MIB;
+    config_setting_t *map_max_s = NULL;
 
     self->partner_endpoint = s_strdup(S_DEFAULT_PARTNER_ENDPOINT);
     self->coordinator_endpoint = s_strdup(S_DEFAULT_COORDINATOR_ENDPOINT);
@@ -513,11 +517,22 @@ static int s_load_broker(const s_loader_t *ld, config_t *self, const config_sett
             s_uint(ld, group, where, "max_message_bytes", false, 1, SIZE_MAX, &max_bytes, NULL) <
                 0 ||
             s_uint(ld, group, where, "map_size_mib", false, 1, SIZE_MAX / (1024 * 1024), &map_mib,
-                   NULL) < 0)
+                   NULL) < 0 ||
+            s_uint(ld, group, where, "map_max_mib", false, 1, SIZE_MAX / (1024 * 1024), &map_max,
+                   &map_max_s) < 0)
             return -1;
+    }
+    if (map_max < map_mib) {
+        if (map_max_s) {
+            s_fail(ld, map_max_s, "broker: map_max_mib %llu is below map_size_mib %llu",
+                   (unsigned long long)map_max, (unsigned long long)map_mib);
+            return -1;
+        }
+        map_max = map_mib; /* a larger initial map than the default ceiling */
     }
     self->max_message_bytes = (size_t)max_bytes;
     self->map_size_mib = (size_t)map_mib;
+    self->map_max_mib = (size_t)map_max;
     return 0;
 }
 

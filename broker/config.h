@@ -22,7 +22,8 @@
  *      partner_endpoint = "tcp://127.0.0.1:7410";
  *      coordinator_endpoint = "tcp://127.0.0.1:7411";
  *      max_message_bytes = 262144;            # bigger frames get an Error
- *      map_size_mib = 1024;                   # LMDB map size
+ *      map_size_mib = 1024;                   # LMDB map size at start
+ *      map_max_mib = 65536;                   # grown up to this when full
  *    };
  *    partners = ( { id = "mission-locale"; name = "..."; kind = "mission_locale"; }, ... );
  *    structures = ( { id = "asq-planoise"; name = "..."; kind = "asq";
@@ -88,7 +89,8 @@ typedef struct {
     char *partner_endpoint;
     char *coordinator_endpoint;
     size_t max_message_bytes;
-    size_t map_size_mib;
+    size_t map_size_mib; /* initial LMDB map size */
+    size_t map_max_mib;  /* the map doubles when full, up to this ceiling */
     /* who */
     config_partner_t *partners;
     size_t n_partners;

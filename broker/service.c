@@ -217,12 +217,15 @@ static int s_run(service_t *self, store_txn_t *t, const Relais__V1__Envelope *en
 }
 
 int service_handle(service_t *self, store_txn_t *batch, service_endpoint_t ep,
-                   const uint8_t *frame, size_t len, uint8_t **reply, size_t *reply_len)
+                   const uint8_t *frame, size_t len, uint8_t **reply, size_t *reply_len,
+                   int *store_error)
 {
     char message[200];
     const char *code;
     *reply = NULL;
     *reply_len = 0;
+    if (store_error)
+        *store_error = 0;
     if (len > self->cfg->max_message_bytes) {
         log_warn("request refused: frame of %zu bytes over the %zu-byte limit", len,
                  self->cfg->max_message_bytes);
@@ -263,6 +266,8 @@ int service_handle(service_t *self, store_txn_t *batch, service_endpoint_t ep,
     if (rc != 0) {
         /* Nothing of this request was kept: the nested transaction is gone.
          * The client may resend; idempotency makes that safe. */
+        if (store_error)
+            *store_error = rc;
         log_error("request failed: store error: %s", store_strerror(rc));
         free(*reply);
         *reply = NULL;

@@ -105,6 +105,19 @@ void store_close(store_t **self_p)
     *self_p = NULL;
 }
 
+size_t store_map_size(const store_t *self)
+{
+    MDB_envinfo info;
+    if (mdb_env_info(self->env, &info) != 0)
+        return 0;
+    return info.me_mapsize;
+}
+
+int store_set_map_size(store_t *self, size_t bytes)
+{
+    return mdb_env_set_mapsize(self->env, bytes);
+}
+
 int store_begin(store_t *self, bool write, store_txn_t *parent, store_txn_t *out)
 {
     out->store = self;

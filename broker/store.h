@@ -67,6 +67,11 @@ store_t *store_open(const char *dir, size_t map_size, bool read_only, char *err,
 void store_close(store_t **self_p);
 const char *store_strerror(int rc);
 
+/* The map size in bytes, and a new one (only with no transaction open in
+ * this process: the server calls it between batches). */
+size_t store_map_size(const store_t *self);
+int store_set_map_size(store_t *self, size_t bytes);
+
 /* Begins a transaction; PARENT (may be NULL) makes it a nested one. */
 int store_begin(store_t *self, bool write, store_txn_t *parent, store_txn_t *out);
 int store_commit(store_txn_t *t);

@@ -15,4 +15,11 @@ for mode in "" --sanitize; do
   ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     ctest --test-dir "$dir" --output-on-failure -j2 || status=1
 done
+# The broker under valgrind for the integration flows: any leak or memory
+# error makes its exit status non-zero, which fails the test that stopped it.
+echo "== integration tests with the broker under valgrind"
+for t in test_flow test_cases; do
+  RELAIS_BROKER_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" \
+    build/tests/$t --jobs 1 || status=1
+done
 exit $status

@@ -36,6 +36,19 @@ static pid_t s_spawn(harness_broker_t *b)
             close(fd);
         }
         setenv("RELAIS_NOW", b->now, 1);
+        /* RELAIS_BROKER_WRAPPER="valgrind --leak-check=full --error-exitcode=99"
+         * runs the broker under a tool; harness_stop then fails the test on
+         * any leak or error the tool reports. */
+        const char *wrapper = getenv("RELAIS_BROKER_WRAPPER");
+        if (wrapper && *wrapper) {
+            char cmd[2048];
+            snprintf(cmd, sizeof cmd, "exec %s '%s' --data '%s' %s%s%s --partner-endpoint '%s' "
+                     "--coordinator-endpoint '%s'", wrapper, RELAIS_BROKER_BIN, b->data,
+                     *b->config ? "--config '" : "", b->config, *b->config ? "'" : "",
+                     b->partner_ep, b->coordinator_ep);
+            execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+            _exit(127);
+        }
         if (*b->config)
             execl(RELAIS_BROKER_BIN, "relais-broker", "--data", b->data, "--config", b->config,
                   "--partner-endpoint", b->partner_ep, "--coordinator-endpoint",
@@ -142,6 +155,25 @@ void harness_cleanup(harness_broker_t *b)
         if (system(cmd) != 0)
             fprintf(stderr, "harness: could not remove %s\n", b->dir);
     }
+}
+
+char *harness_config_with(const char *from, const char *to)
+{
+    FILE *f = fopen(RELAIS_SOURCE_DIR "/deploy/relais.conf", "r");
+    cr_assert(f, "cannot read deploy/relais.conf");
+    static char text[65536];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    char *at = strstr(text, from);
+    cr_assert(at, "'%s' not in relais.conf", from);
+    char *out = malloc(n + strlen(to) + 1);
+    cr_assert(out);
+    size_t head = (size_t)(at - text);
+    memcpy(out, text, head);
+    strcpy(out + head, to);
+    strcat(out, at + strlen(from));
+    return out;
 }
 
 char *harness_log(const harness_broker_t *b)
