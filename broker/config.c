@@ -399,6 +399,9 @@ static int s_load_programme(const s_loader_t *ld, config_t *self, const config_s
                                        "end_date",
                                        "default_structure",
                                        "programme_structure",
+                                       "reminder_days",
+                                       "reroute_days",
+                                       "waitlist_housing_first",
                                        NULL};
     const char *where = "programme";
     config_setting_t *group, *min_s, *max_s, *start_s, *end_s, *array;
@@ -420,6 +423,29 @@ static int s_load_programme(const s_loader_t *ld, config_t *self, const config_s
     uint64_t min_age = S_DEFAULT_MIN_AGE, max_age = S_DEFAULT_MAX_AGE;
     uint64_t ceiling = S_DEFAULT_RESOURCES_CEILING, envelope = S_DEFAULT_ENVELOPE_EUR;
     uint64_t allowance = S_DEFAULT_ALLOWANCE_EUR, months = S_DEFAULT_MAX_MONTHS;
+    uint64_t reminder = 10, reroute = 30;
+    config_setting_t *reroute_s = NULL;
+    int housing_first = 0;
+    if (s_uint(ld, group, where, "reminder_days", false, 1, 3650, &reminder, NULL) < 0 ||
+        s_uint(ld, group, where, "reroute_days", false, 1, 3650, &reroute, &reroute_s) < 0)
+        return -1;
+    config_setting_t *hf = config_setting_get_member(group, "waitlist_housing_first");
+    if (hf) {
+        if (config_setting_type(hf) != CONFIG_TYPE_BOOL) {
+            s_fail(ld, hf, "programme: waitlist_housing_first must be true or false");
+            return -1;
+        }
+        housing_first = config_setting_get_bool(hf);
+    }
+    if (reroute <= reminder) {
+        s_fail(ld, reroute_s ? reroute_s : group,
+               "programme: reroute_days (%llu) must be greater than reminder_days (%llu)",
+               (unsigned long long)reroute, (unsigned long long)reminder);
+        return -1;
+    }
+    self->reminder_days = (unsigned)reminder;
+    self->reroute_days = (unsigned)reroute;
+    self->waitlist_housing_first = housing_first != 0;
     if (s_uint(ld, group, where, "min_age", false, 1, UINT_MAX, &min_age, &min_s) < 0 ||
         s_uint(ld, group, where, "max_age", false, 1, UINT_MAX, &max_age, &max_s) < 0 ||
         s_uint(ld, group, where, "resources_ceiling_eur", false, 0, UINT32_MAX, &ceiling, NULL) <

@@ -17,6 +17,8 @@
  *      start_date = ""; end_date = "";        # "" = open
  *      default_structure = "asq-centre";      # nobody serves / has room
  *      programme_structure = "ccas-programme";# declined by every structure
+ *      reminder_days = 10; reroute_days = 30; # unanswered routed cases
+ *      waitlist_housing_first = false;        # FIFO, or housing need first
  *    };
  *    broker = {                               # all optional
  *      partner_endpoint = "tcp://127.0.0.1:7410";
@@ -85,6 +87,9 @@ typedef struct {
     date_t end_date;
     char *default_structure;
     char *programme_structure;
+    unsigned reminder_days;      /* routed, unanswered: remind after this */
+    unsigned reroute_days;       /* ...and re-route as "no_answer" after this */
+    bool waitlist_housing_first; /* waitlist: no-housing need goes first */
     /* broker */
     char *partner_endpoint;
     char *coordinator_endpoint;

@@ -2,6 +2,7 @@
  *  See server.h for the cycle and its guarantees. */
 #include "server.h"
 
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>
@@ -266,8 +267,15 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
     zmq_pollitem_t items[SERVER_SOCKETS];
     for (int i = 0; i < SERVER_SOCKETS; i++)
         items[i] = (zmq_pollitem_t){self->sockets[i], 0, ZMQ_POLLIN, 0};
+    int64_t last_housekeeping = 0;
 
     while (!*stop) {
+        /* Between batches (no transaction open): the broker's own work. */
+        int64_t now = clock_now();
+        if (now - last_housekeeping >= SERVICE_HOUSEKEEPING_SECONDS) {
+            service_housekeeping(self->service, self->store);
+            last_housekeeping = now;
+        }
         int n = zmq_poll(items, SERVER_SOCKETS, SERVER_POLL_MS);
         if (n < 0) {
             if (errno == EINTR)

@@ -3,6 +3,7 @@
 #include "service.h"
 
 #include "cases.h"
+#include "clock.h"
 #include "feed.h"
 #include "log.h"
 #include "normalize.h"
@@ -153,6 +154,26 @@ static int s_act(service_t *self, store_txn_t *t, const char *sender,
              a->case_id, vocab_action_name(a->kind), v.ok, vocab_case_state_name(v.state),
              v.ok ? "" : " refused=", v.ok ? "" : v.code);
     return s_pack(reply, out, out_len);
+}
+
+int service_housekeeping(service_t *self, store_t *store)
+{
+    store_txn_t t;
+    size_t reminded = 0, rerouted = 0;
+    int rc = store_begin(store, true, NULL, &t);
+    if (rc == 0) {
+        rc = cases_escalate(self->cases, &t, clock_now(), &reminded, &rerouted);
+        if (rc == 0)
+            rc = store_commit(&t);
+        else
+            store_abort(&t);
+    }
+    if (rc != 0)
+        log_error("housekeeping failed: %s (will retry)", store_strerror(rc));
+    else if (reminded || rerouted)
+        log_info("housekeeping: %zu reminder(s), %zu re-routing(s) for no answer", reminded,
+                 rerouted);
+    return rc;
 }
 
 /* ---- dispatch --------------------------------------------------------- */

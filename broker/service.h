@@ -53,6 +53,13 @@ int service_handle(service_t *self, store_txn_t *batch, service_endpoint_t ep,
                    const uint8_t *frame, size_t len, uint8_t **reply, size_t *reply_len,
                    int *store_error);
 
+/* Periodic work the broker does by itself, in its own write transaction:
+ * escalation of unanswered routed cases (cases_escalate).  Called by the
+ * server at start and then every SERVICE_HOUSEKEEPING_SECONDS.  Returns 0
+ * or a store error (logged; the next call tries again). */
+#define SERVICE_HOUSEKEEPING_SECONDS 60
+int service_housekeeping(service_t *self, store_t *store);
+
 /* Packs an Envelope{request_id, error{code, message}} into *REPLY
  * (malloc'd).  Returns 0 or ENOMEM. */
 int service_error_reply(const char *request_id, const char *code, const char *message,
