@@ -17,8 +17,9 @@ trap 'kill -TERM $broker 2>/dev/null; wait $broker 2>/dev/null; echo; echo "rela
 
 # Wait until it answers.
 for _ in $(seq 50); do
-  if "$bin/agents/relais-agent" --as mission-locale --timeout 200 events --from 999999999 \
-       --state var/probe.seq >/dev/null 2>&1; then break; fi
+  if "$bin/agents/relais-intake" --as ccas-programme --timeout 200 list >/dev/null 2>&1; then
+    break
+  fi
   kill -0 $broker 2>/dev/null || { echo "relais-broker failed to start:"; tail -5 "$log"; exit 1; }
 done
 
@@ -33,8 +34,8 @@ echo
 echo "== Cases routed to each structure, awaiting an answer"
 for s in asq-planoise asq-montrapon mdq-clairs-soleils mdq-battant mdq-palente assoc-insertion asq-centre ccas-programme; do
   n=$("$bin/agents/relais-intake" --as "$s" --json list | grep -c '"case_id"' || true)
-  echo "-- $s: $n case(s); the first three:"
-  "$bin/agents/relais-intake" --as "$s" list | head -n 12
+  echo "-- $s: $n case(s) awaiting an answer; the first three:"
+  "$bin/agents/relais-intake" --as "$s" list | grep -A1 '^case ' | grep -v '^--' | head -n 6
 done
 echo
 echo "== The Mission locale's status events (closed loop), the last five"

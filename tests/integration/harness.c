@@ -131,7 +131,12 @@ void harness_cleanup(harness_broker_t *b)
 {
     if (b->pid)
         harness_kill(b);
-    if (*b->dir) {
+    /* RELAIS_TEST_KEEP=1 keeps the directory (data and broker.log) for a
+     * post-mortem. */
+    const char *keep = getenv("RELAIS_TEST_KEEP");
+    if (*b->dir && keep && *keep == '1') {
+        fprintf(stderr, "harness: kept %s\n", b->dir);
+    } else if (*b->dir) {
         char cmd[400];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", b->dir);
         if (system(cmd) != 0)
