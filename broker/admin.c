@@ -93,8 +93,7 @@ static int s_person_load(store_txn_t *t, uint64_t id, person_rec_t **out)
  * final decline). */
 static bool s_is_open(Relais__V1__CaseState s)
 {
-    return s != RELAIS__V1__CASE_STATE__CASE_CLOSED &&
-           s != RELAIS__V1__CASE_STATE__CASE_DECLINED;
+    return s != RELAIS__V1__CASE_STATE__CASE_CLOSED && s != RELAIS__V1__CASE_STATE__CASE_DECLINED;
 }
 
 /* At a structure: queued there, counted in its load, holding a place. */
@@ -143,8 +142,7 @@ typedef struct {
     json_t *problems; /* array of strings */
     int rc;           /* a store error: stops the walk */
     /* what was checked */
-    uint64_t n_cases, n_persons, n_referrals, n_queue, n_identity, n_events, n_feeds,
-        n_waitlist;
+    uint64_t n_cases, n_persons, n_referrals, n_queue, n_identity, n_events, n_feeds, n_waitlist;
     uint64_t holding; /* cases holding a budget place */
     /* the group being scanned (queues: structure; feeds: partner) */
     char group[ADMIN_ID_MAX];
@@ -258,11 +256,10 @@ static void s_check_case(s_verify_t *v, const case_rec_t *c)
         MDB_val val;
         store_u64_encode(c->waitlist_seq, key);
         int rc = store_get(t, STORE_WAITLIST, key, 8, &val);
-        if (s_found(v, rc) == 0 ||
-            (rc == 0 && (val.mv_size != strlen(c->case_id) ||
-                         memcmp(val.mv_data, c->case_id, val.mv_size) != 0)))
-            s_problem(v, "case %s: waitlisted but not in the waitlist at position %llu",
-                      c->case_id, (unsigned long long)c->waitlist_seq);
+        if (s_found(v, rc) == 0 || (rc == 0 && (val.mv_size != strlen(c->case_id) ||
+                                                memcmp(val.mv_data, c->case_id, val.mv_size) != 0)))
+            s_problem(v, "case %s: waitlisted but not in the waitlist at position %llu", c->case_id,
+                      (unsigned long long)c->waitlist_seq);
     }
     if (!v->rc)
         s_check_referrers(v, c);
@@ -309,12 +306,11 @@ static int s_person_one(void *arg, const MDB_val *key, const MDB_val *val)
             s_problem(v, "person %llu: open case %s does not exist", (unsigned long long)id,
                       p->open_case_id);
         else if (found == 1 && c->person_id != id)
-            s_problem(v, "person %llu: open case %s belongs to person %llu",
-                      (unsigned long long)id, p->open_case_id,
-                      (unsigned long long)c->person_id);
+            s_problem(v, "person %llu: open case %s belongs to person %llu", (unsigned long long)id,
+                      p->open_case_id, (unsigned long long)c->person_id);
         else if (found == 1 && !s_is_open(c->state))
-            s_problem(v, "person %llu: open case %s is %s", (unsigned long long)id,
-                      p->open_case_id, s_state(c->state));
+            s_problem(v, "person %llu: open case %s is %s", (unsigned long long)id, p->open_case_id,
+                      s_state(c->state));
         if (c)
             relais__store__case_record__free_unpacked(c, NULL);
     }
@@ -368,8 +364,7 @@ static int s_queue_one(void *arg, const MDB_val *key, const MDB_val *val)
         s_problem(v, "queue %s: case %s is %s, not open at a structure", structure, case_id,
                   s_state(c->state));
     else if (found == 1 && strcmp(c->structure_id, structure) != 0)
-        s_problem(v, "queue %s: case %s is at structure '%s'", structure, case_id,
-                  c->structure_id);
+        s_problem(v, "queue %s: case %s is at structure '%s'", structure, case_id, c->structure_id);
     if (c)
         relais__store__case_record__free_unpacked(c, NULL);
     return v->rc != 0;
@@ -398,8 +393,7 @@ static int s_load_one(void *arg, const MDB_val *key, const MDB_val *val)
     if (load == 0)
         return 0;
     size_t plen = store_key2(prefix, sizeof prefix, structure, "");
-    if ((v->rc = store_scan(v->t, STORE_QUEUES, prefix, plen, NULL, 0, s_count_one,
-                            &entries)) != 0)
+    if ((v->rc = store_scan(v->t, STORE_QUEUES, prefix, plen, NULL, 0, s_count_one, &entries)) != 0)
         return 1;
     if (entries == 0)
         s_problem(v, "load:%s: counter says %llu open cases, the queue holds 0", structure,
@@ -445,8 +439,7 @@ static int s_referral_one(void *arg, const MDB_val *key, const MDB_val *val)
     }
     if (*r->case_id) {
         MDB_val cval;
-        if (s_found(v, store_get(v->t, STORE_CASES, r->case_id, strlen(r->case_id), &cval)) ==
-            0)
+        if (s_found(v, store_get(v->t, STORE_CASES, r->case_id, strlen(r->case_id), &cval)) == 0)
             s_problem(v, "referral %s/%s: case %s does not exist", partner, ref, r->case_id);
     }
     relais__store__referral_record__free_unpacked(r, NULL);
@@ -652,15 +645,15 @@ static int s_verify_dir(const char *dir, const config_t *cfg, json_t **out, char
         goto store_error;
 
     size_t n = json_array_size(v.problems);
-    result = json_pack("{s:s, s:b, s:I, s:O, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
-                       "store", dir, "ok", n == 0, "problem_count", (json_int_t)n, "problems",
-                       v.problems, "checked", "cases", (json_int_t)v.n_cases, "persons",
+    result = json_pack("{s:s, s:b, s:I, s:O, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "store",
+                       dir, "ok", n == 0, "problem_count", (json_int_t)n, "problems", v.problems,
+                       "checked", "cases", (json_int_t)v.n_cases, "persons",
                        (json_int_t)v.n_persons, "referrals", (json_int_t)v.n_referrals,
                        "queue_entries", (json_int_t)v.n_queue, "identity_entries",
                        (json_int_t)v.n_identity, "feeds", (json_int_t)v.n_feeds, "feed_events",
                        (json_int_t)v.n_events, "waitlist_entries", (json_int_t)v.n_waitlist);
     if (!result) {
-        s_fail(err, errlen, "out of memory");
+        s_fail(err, errlen, "cannot build the report (out of memory, or %s is not UTF-8)", dir);
         goto cleanup;
     }
     *out = result;
@@ -679,10 +672,10 @@ cleanup:
     return status;
 }
 
+/* One JSON document, indented for people, ending with a newline. */
 static int s_dump(json_t *doc, FILE *out)
 {
-    int rc = json_dumpf(doc, out, JSON_INDENT(2)) == 0 && fputc('\n', out) != EOF ? 0 : -1;
-    return rc;
+    return json_dumpf(doc, out, JSON_INDENT(2)) == 0 && fputc('\n', out) != EOF ? 0 : -1;
 }
 
 /* Text: the problem lines, then "verify DIR: OK|N problems (checked ...)". */
@@ -692,12 +685,15 @@ static void s_print_verify(const json_t *r, FILE *out)
     const json_t *c = json_object_get(r, "checked");
     size_t i;
     const json_t *p;
-    json_array_foreach(problems, i, p) fprintf(out, "problem: %s\n", json_string_value(p));
+    json_array_foreach(problems, i, p)
+    {
+        fprintf(out, "problem: %s\n", json_string_value(p));
+    }
     size_t n = json_array_size(problems);
 #define S_N(name) (long long)json_integer_value(json_object_get(c, name))
     if (n)
-        fprintf(out, "verify %s: %zu problem%s", json_string_value(json_object_get(r, "store")),
-                n, n == 1 ? "" : "s");
+        fprintf(out, "verify %s: %zu problem%s", json_string_value(json_object_get(r, "store")), n,
+                n == 1 ? "" : "s");
     else
         fprintf(out, "verify %s: OK", json_string_value(json_object_get(r, "store")));
     fprintf(out,
@@ -755,13 +751,13 @@ static int s_prepare_dest(const char *dest, bool *created, char *err, size_t err
         empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
     closedir(d);
     if (!empty)
-        return s_fail(err, errlen,
-                      "%s is not empty: a backup goes into a new or empty directory", dest);
+        return s_fail(err, errlen, "%s is not empty: a backup goes into a new or empty directory",
+                      dest);
     return 0;
 }
 
-int admin_backup(const char *store_dir, const char *dest_dir, const config_t *cfg,
-                 FILE *report, bool json, size_t *problems, char *err, size_t errlen)
+int admin_backup(const char *store_dir, const char *dest_dir, const config_t *cfg, FILE *report,
+                 bool json, size_t *problems, char *err, size_t errlen)
 {
     bool created;
     char path[4096];
@@ -778,8 +774,7 @@ int admin_backup(const char *store_dir, const char *dest_dir, const config_t *cf
     rc = store_copy(store, dest_dir, true);
     store_close(&store);
     if (rc != 0) {
-        s_fail(err, errlen, "cannot copy %s to %s: %s", store_dir, dest_dir,
-               store_strerror(rc));
+        s_fail(err, errlen, "cannot copy %s to %s: %s", store_dir, dest_dir, store_strerror(rc));
         goto undo;
     }
     snprintf(path, sizeof path, "%s/data.mdb", dest_dir);
@@ -795,8 +790,8 @@ int admin_backup(const char *store_dir, const char *dest_dir, const config_t *cf
                         "bytes", (json_int_t)bytes, "ok", *problems == 0, "verify", verify);
         status = doc ? s_dump(doc, report) : -1;
     } else if (report) {
-        fprintf(report, "backup: copied %s to %s (compacted, %lld bytes)\n", store_dir,
-                dest_dir, bytes);
+        fprintf(report, "backup: copied %s to %s (compacted, %lld bytes)\n", store_dir, dest_dir,
+                bytes);
         s_print_verify(verify, report);
         if (*problems)
             fprintf(report,
@@ -838,19 +833,26 @@ static int s_budget_case(void *arg, const MDB_val *key, const MDB_val *val)
     return 0;
 }
 
+static const char *s_plural(uint64_t n)
+{
+    return n == 1 ? "" : "s";
+}
+
 static void s_print_budget(const admin_budget_t *b, const config_t *cfg, FILE *out)
 {
-    fprintf(out, "%-38s %12llu EUR\n", "programme envelope",
-            (unsigned long long)b->envelope_eur);
+    fprintf(out, "%-38s %12llu EUR\n", "programme envelope", (unsigned long long)b->envelope_eur);
     fprintf(out, "%-38s %12llu EUR  (%u EUR x %u months)\n", "one place",
             (unsigned long long)b->place_eur, cfg->allowance_eur, cfg->max_months);
-    fprintf(out, "%-38s %12llu EUR  %llu places\n", "committed (contract signed)",
-            (unsigned long long)b->committed_eur, (unsigned long long)b->committed_places);
-    fprintf(out, "%-38s %12llu EUR  %llu places\n", "reserved (routed, no contract yet)",
-            (unsigned long long)b->reserved_eur, (unsigned long long)b->reserved_places);
-    fprintf(out, "%-38s %12lld EUR  %llu places\n", "free", (long long)b->free_eur,
-            (unsigned long long)b->free_places);
-    fprintf(out, "%-38s %12llu cases\n", "waitlist", (unsigned long long)b->waitlist_len);
+    fprintf(out, "%-38s %12llu EUR  %llu place%s\n", "committed (contract signed)",
+            (unsigned long long)b->committed_eur, (unsigned long long)b->committed_places,
+            s_plural(b->committed_places));
+    fprintf(out, "%-38s %12llu EUR  %llu place%s\n", "reserved (routed, no contract yet)",
+            (unsigned long long)b->reserved_eur, (unsigned long long)b->reserved_places,
+            s_plural(b->reserved_places));
+    fprintf(out, "%-38s %12lld EUR  %llu place%s\n", "free", (long long)b->free_eur,
+            (unsigned long long)b->free_places, s_plural(b->free_places));
+    fprintf(out, "%-38s %12llu case%s\n", "waitlist", (unsigned long long)b->waitlist_len,
+            s_plural(b->waitlist_len));
     if (b->counter_eur != b->reserved_eur + b->committed_eur)
         fprintf(out,
                 "warning: the broker's counter budget:reserved_eur is %llu EUR, not %llu; "
@@ -880,8 +882,8 @@ int admin_budget(const char *store_dir, const config_t *cfg, FILE *out, bool jso
         (rc = store_counter_get(&t, "budget:reserved_eur", &b.counter_eur)) != 0 ||
         (rc = store_counter_get(&t, "waitlist:len", &b.waitlist_len)) != 0 ||
         (rc = store_scan(&t, STORE_CASES, "", 0, NULL, 0, s_budget_case, &b)) != 0 ||
-        (rc = store_scan(&t, STORE_WAITLIST, "", 0, NULL, 0, s_count_one,
-                         &b.waitlist_entries)) != 0) {
+        (rc = store_scan(&t, STORE_WAITLIST, "", 0, NULL, 0, s_count_one, &b.waitlist_entries)) !=
+            0) {
         s_fail(err, errlen, "cannot read store %s: %s", store_dir, store_strerror(rc));
         goto cleanup;
     }
@@ -891,18 +893,17 @@ int admin_budget(const char *store_dir, const config_t *cfg, FILE *out, bool jso
     b.free_places = b.free_eur > 0 && b.place_eur ? (uint64_t)b.free_eur / b.place_eur : 0;
     status = 0;
     if (out && json) {
-        doc = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
-                        "envelope_eur", (json_int_t)b.envelope_eur, "place_eur",
-                        (json_int_t)b.place_eur, "committed_eur", (json_int_t)b.committed_eur,
-                        "committed_places", (json_int_t)b.committed_places, "reserved_eur",
-                        (json_int_t)b.reserved_eur, "reserved_places",
-                        (json_int_t)b.reserved_places, "reserved_counter_eur",
-                        (json_int_t)b.counter_eur, "free_eur", (json_int_t)b.free_eur,
-                        "free_places", (json_int_t)b.free_places, "waitlist_len",
-                        (json_int_t)b.waitlist_len, "waitlist_entries",
-                        (json_int_t)b.waitlist_entries, "consistent",
-                        b.counter_eur == b.reserved_eur + b.committed_eur &&
-                            b.waitlist_len == b.waitlist_entries);
+        doc = json_pack(
+            "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "envelope_eur",
+            (json_int_t)b.envelope_eur, "place_eur", (json_int_t)b.place_eur, "committed_eur",
+            (json_int_t)b.committed_eur, "committed_places", (json_int_t)b.committed_places,
+            "reserved_eur", (json_int_t)b.reserved_eur, "reserved_places",
+            (json_int_t)b.reserved_places, "reserved_counter_eur", (json_int_t)b.counter_eur,
+            "free_eur", (json_int_t)b.free_eur, "free_places", (json_int_t)b.free_places,
+            "waitlist_len", (json_int_t)b.waitlist_len, "waitlist_entries",
+            (json_int_t)b.waitlist_entries, "consistent",
+            b.counter_eur == b.reserved_eur + b.committed_eur &&
+                b.waitlist_len == b.waitlist_entries);
         if (!doc || s_dump(doc, out) != 0)
             status = s_fail(err, errlen, "cannot write the report");
     } else if (out) {
@@ -943,13 +944,12 @@ static json_t *s_case_json(const case_rec_t *c, const char *created, const char 
         return NULL;
     return json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:o, s:s?}", "case_id", c->case_id, "state",
                      s_state(c->state), "structure_id", c->structure_id, "created_on",
-                     *created == '-' ? NULL : created, "routed_on",
-                     *routed == '-' ? NULL : routed, "referred_by", by, "outcome",
+                     *created == '-' ? NULL : created, "routed_on", *routed == '-' ? NULL : routed,
+                     "referred_by", by, "outcome",
                      c->outcome ? vocab_outcome_name(c->outcome) : NULL);
 }
 
-static void s_case_text(FILE *out, const case_rec_t *c, const char *created,
-                        const char *routed)
+static void s_case_text(FILE *out, const case_rec_t *c, const char *created, const char *routed)
 {
     fprintf(out, "%-10s %-16s %-20s %-10s  %-10s  %-14s ", c->case_id, s_state(c->state),
             *c->structure_id ? c->structure_id : "-", created, routed,
@@ -1009,8 +1009,8 @@ int admin_cases(const char *store_dir, FILE *out, bool json, const admin_case_fi
         goto cleanup;
     }
     if (out && !json)
-        fprintf(out, "%-10s %-16s %-20s %-10s  %-10s  %-14s %s\n", "case", "state",
-                "structure", "created", "routed", "outcome", "referred by");
+        fprintf(out, "%-10s %-16s %-20s %-10s  %-10s  %-14s %s\n", "case", "state", "structure",
+                "created", "routed", "outcome", "referred by");
     if ((rc = store_begin(store, false, NULL, &t)) != 0 ||
         (rc = store_scan(&t, STORE_CASES, "", 0, NULL, 0, s_cases_one, &l)) != 0 ||
         (rc = l.rc) != 0) {

@@ -48,11 +48,14 @@
  * consistent, compacted copy as of one instant (store_copy), which is
  * then opened and verified like admin_verify (with CFG's budget figures)
  * before it is reported good.  The copy and its verification are
- * reported on REPORT.  Returns 0 when the copy exists, with the problems
- * its verification found in *PROBLEMS (0: a good backup); -1 when no copy
- * was made (nothing is left in DEST_DIR). */
-int admin_backup(const char *store_dir, const char *dest_dir, const config_t *cfg,
-                 FILE *report, bool json, size_t *problems, char *err, size_t errlen);
+ * reported on REPORT (may be NULL).  Returns 0 when the copy exists, with
+ * the problems its verification found in *PROBLEMS (0: a good backup; a
+ * copy of a store with problems has the same problems).  -1 when no copy
+ * was made (nothing is left in DEST_DIR), or, rarer, when the copy could
+ * not be opened to be verified (it is left there for inspection; ERR
+ * says which). */
+int admin_backup(const char *store_dir, const char *dest_dir, const config_t *cfg, FILE *report,
+                 bool json, size_t *problems, char *err, size_t errlen);
 
 /* Checks that the store's records agree with one another (the list of
  * checks is at the top of admin.c) and prints each problem found on one
@@ -68,7 +71,7 @@ typedef struct {
     uint64_t place_eur;        /* one young person's allowance, at most */
     uint64_t committed_places; /* cases holding a place, contract signed */
     uint64_t committed_eur;
-    uint64_t reserved_places;  /* cases holding a place, no contract yet */
+    uint64_t reserved_places; /* cases holding a place, no contract yet */
     uint64_t reserved_eur;
     uint64_t counter_eur;      /* the broker's budget:reserved_eur counter,
                                   = reserved + committed in a sound store */

@@ -23,49 +23,50 @@ enum { S_EXIT_OK = 0, S_EXIT_FAIL = 1, S_EXIT_PROBLEMS = 2 };
 
 static void s_usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: relais-admin [--data DIR] [--config FILE] [--json] COMMAND [ARGS]\n"
-            "\n"
-            "The programme team's tool.  It only reads the broker's data: the broker can\n"
-            "keep running, and nothing you do here changes a case.  No command shows a\n"
-            "young person's name, birth date, contact details or notes: only ids.\n"
-            "\n"
-            "Commands:\n"
-            "  backup DEST     copy the data into DEST, a new (or empty) directory, then\n"
-            "                  check the copy; safe while the broker runs (the copy is\n"
-            "                  one consistent moment).  DEST is made readable by you only:\n"
-            "                  the copy holds personal data, keep it safe.  To restore,\n"
-            "                  stop the broker and start it with --data DEST.\n"
-            "  verify          check that the records agree with one another (cases,\n"
-            "                  young people, structure queues and loads, partner event\n"
-            "                  feeds, waitlist, budget); prints one line per problem,\n"
-            "                  \"problem: ...\", then a summary line.\n"
-            "  budget          the envelope, the places committed (contract signed) and\n"
-            "                  reserved (routed, no contract yet), what is free, and the\n"
-            "                  waitlist.\n"
-            "  cases [--state STATE] [--structure ID]\n"
-            "                  list the cases, oldest first: case, state, structure,\n"
-            "                  created and routed days, outcome, referring partners.\n"
-            "                  STATE: routed accepted diagnosis_done plan_agreed\n"
-            "                  contract_signed closed waitlisted review declined.\n"
-            "\n"
-            "Options:\n"
-            "  --data DIR      the broker's data directory (default: var/data)\n"
-            "  --config FILE   the broker's configuration, for the envelope and the\n"
-            "                  allowance (default: the built-in Besançon configuration)\n"
-            "  --json          print one JSON document instead of text\n"
-            "  --help          this help\n"
-            "  --version       print the version\n"
-            "\n"
-            "Exit status: 0 done; 1 wrong usage, or the data or configuration cannot be\n"
-            "read, or no backup was made; 2 verify (or the check of a backup) found\n"
-            "problems: keep the broker's logs and contact the technical team.\n"
-            "\n"
-            "Examples:\n"
-            "  relais-admin --data /var/lib/relais backup /srv/backup/relais-2026-11-30\n"
-            "  relais-admin --data /var/lib/relais verify\n"
-            "  relais-admin --data /var/lib/relais --json budget\n"
-            "  relais-admin --data /var/lib/relais cases --state routed --structure asq-planoise\n");
+    fprintf(
+        out,
+        "Usage: relais-admin [--data DIR] [--config FILE] [--json] COMMAND [ARGS]\n"
+        "\n"
+        "The programme team's tool.  It only reads the broker's data: the broker can\n"
+        "keep running, and nothing you do here changes a case.  No command shows a\n"
+        "young person's name, birth date, contact details or notes: only ids.\n"
+        "\n"
+        "Commands:\n"
+        "  backup DEST     copy the data into DEST, a new (or empty) directory, then\n"
+        "                  check the copy; safe while the broker runs (the copy is\n"
+        "                  one consistent moment).  The copy is readable by you only:\n"
+        "                  it holds personal data: keep it safe.  To restore,\n"
+        "                  stop the broker and start it with --data DEST.\n"
+        "  verify          check that the records agree with one another (cases,\n"
+        "                  young people, structure queues and loads, partner event\n"
+        "                  feeds, waitlist, budget); prints one line per problem,\n"
+        "                  \"problem: ...\", then a summary line.\n"
+        "  budget          the envelope, the places committed (contract signed) and\n"
+        "                  reserved (routed, no contract yet), what is free, and the\n"
+        "                  waitlist.\n"
+        "  cases [--state STATE] [--structure ID]\n"
+        "                  list the cases, oldest first: case, state, structure,\n"
+        "                  created and routed days, outcome, referring partners.\n"
+        "                  STATE: routed accepted diagnosis_done plan_agreed\n"
+        "                  contract_signed closed waitlisted review declined.\n"
+        "\n"
+        "Options:\n"
+        "  --data DIR      the broker's data directory (default: var/data)\n"
+        "  --config FILE   the broker's configuration, for the envelope and the\n"
+        "                  allowance (default: the built-in Besançon configuration)\n"
+        "  --json          print one JSON document instead of text\n"
+        "  --help          this help\n"
+        "  --version       print the version\n"
+        "\n"
+        "Exit status: 0 done; 1 wrong usage, or the data or configuration cannot be\n"
+        "read, or no backup was made; 2 verify (or the check of a backup) found\n"
+        "problems: keep the broker's logs and contact the technical team.\n"
+        "\n"
+        "Examples:\n"
+        "  relais-admin --data /var/lib/relais backup /srv/backup/relais-2026-11-30\n"
+        "  relais-admin --data /var/lib/relais verify\n"
+        "  relais-admin --data /var/lib/relais --json budget\n"
+        "  relais-admin --data /var/lib/relais cases --state routed --structure asq-planoise\n");
 }
 
 static int s_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -100,14 +101,30 @@ int main(int argc, char **argv)
      * ("cases --state routed --json"). */
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
-        case 'd': data_dir = optarg; break;
-        case 'c': config_path = optarg; break;
-        case 'j': json = true; break;
-        case 's': state_word = optarg; break;
-        case 't': structure = optarg; break;
-        case 'h': s_usage(stdout); return S_EXIT_OK;
-        case 'V': printf("relais-admin %s\n", RELAIS_VERSION); return S_EXIT_OK;
-        default: fprintf(stderr, "Try 'relais-admin --help'.\n"); return S_EXIT_FAIL;
+        case 'd':
+            data_dir = optarg;
+            break;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 's':
+            state_word = optarg;
+            break;
+        case 't':
+            structure = optarg;
+            break;
+        case 'h':
+            s_usage(stdout);
+            return S_EXIT_OK;
+        case 'V':
+            printf("relais-admin %s\n", RELAIS_VERSION);
+            return S_EXIT_OK;
+        default:
+            fprintf(stderr, "Try 'relais-admin --help'.\n");
+            return S_EXIT_FAIL;
         }
     }
     if (optind >= argc)
@@ -116,8 +133,7 @@ int main(int argc, char **argv)
     int n_args = argc - optind;
     bool is_cases = strcmp(command, "cases") == 0;
     if (!is_cases && (state_word || structure))
-        return s_usage_error("--state and --structure go with the cases command, not %s",
-                             command);
+        return s_usage_error("--state and --structure go with the cases command, not %s", command);
 
     admin_case_filter_t filter = {0, structure};
     if (state_word && (filter.state = vocab_case_state_parse(state_word)) <= 0)
