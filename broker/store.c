@@ -304,8 +304,9 @@ int store_scan(store_txn_t *t, store_db_t db, const void *prefix, size_t plen,
         return rc;
     MDB_val k = start ? (MDB_val){slen, (void *)start} : (MDB_val){plen, (void *)prefix};
     MDB_val v;
-    /* LMDB refuses an empty key (MDB_BAD_VALSIZE): an empty prefix with no
-     * start means "from the first key". */
+    /* LMDB refuses an empty key for MDB_SET_RANGE (MDB_BAD_VALSIZE), and
+     * "the first key >= the empty key" is simply the first key: a scan of
+     * a whole database (prefix "", no start) starts there. */
     rc = mdb_cursor_get(cur, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST);
     while (rc == 0) {
         if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
