@@ -9,20 +9,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
-static int s_port_seq = 0;
+/* A TCP port free right now on 127.0.0.1, as the kernel picks one.  The
+ * broker binds it a moment later; if another process took it meanwhile,
+ * the broker exits and harness_start tries again with new ports. */
+static int s_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(fd >= 0, "socket: %s", strerror(errno));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    cr_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+              getsockname(fd, (struct sockaddr *)&a, &len) == 0, "no free port: %s",
+              strerror(errno));
+    close(fd);
+    return ntohs(a.sin_port);
+}
 
 static void s_pick_ports(harness_broker_t *b)
 {
-    /* Per-process port ranges so tests running in parallel do not meet. */
-    int base = 20000 + (int)(getpid() % 2000) * 20 + (s_port_seq++ % 10) * 2;
-    snprintf(b->partner_ep, sizeof b->partner_ep, "tcp://127.0.0.1:%d", base);
-    snprintf(b->coordinator_ep, sizeof b->coordinator_ep, "tcp://127.0.0.1:%d", base + 1);
+    snprintf(b->partner_ep, sizeof b->partner_ep, "tcp://127.0.0.1:%d", s_free_port());
+    snprintf(b->coordinator_ep, sizeof b->coordinator_ep, "tcp://127.0.0.1:%d", s_free_port());
 }
 
 static pid_t s_spawn(harness_broker_t *b)
