@@ -64,6 +64,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -276,6 +277,29 @@ static double s_cpu_seconds(pid_t pid)
     if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
         return -1;
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The 1-minute load average: the machine may be shared, and a figure
+ * measured under load says so next to it. */
+static double s_loadavg(void)
+{
+    double l = NAN;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = NAN;
+        fclose(f);
+    }
+    return l;
+}
+
+/* CPU seconds of this process (the clients), to read next to the broker's. */
+static double s_self_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
 static void *s_monitor_run(void *arg)
@@ -971,12 +995,13 @@ static void s_broker_stop(s_broker_t *b)
  * The fsync baseline: one put + one commit per iteration, default sync
  * ------------------------------------------------------------------------ */
 
-static int s_fsync_baseline(const char *parent, double seconds, double *commits_per_s)
+static int s_fsync_baseline(const char *parent, const char *name, double seconds,
+                            double *commits_per_s)
 {
     char dir[600];
     int rc = -1;
     MDB_env *env = NULL;
-    snprintf(dir, sizeof dir, "%s/fsync-baseline", parent);
+    snprintf(dir, sizeof dir, "%s/%s", parent, name);
     if (mkdir(dir, 0700) != 0 || mdb_env_create(&env) != 0 ||
         mdb_env_set_mapsize(env, 64u << 20) != 0 || mdb_env_open(env, dir, 0, 0600) != 0)
         goto cleanup;
@@ -1295,6 +1320,16 @@ int main(int argc, char **argv)
     if (!reg.items || !zctx)
         goto cleanup;
     s_monitor_start(&mon, broker_pid);
+    double load_before = s_loadavg();
+
+    /* The fsync baseline runs before AND after the measured phase: on a
+     * shared virtual disk the rate drifts, and the mean of the two is the
+     * fairest figure to hold a W = 1 run against. */
+    double fsync_before = NAN, fsync_after = NAN, fsync_rate = NAN;
+    if (o.fsync_baseline && s_fsync_baseline(workdir, "fsync-before", 3.0, &fsync_before) != 0) {
+        fprintf(stderr, "relais-bench: the LMDB fsync baseline failed in %s\n", workdir);
+        goto cleanup;
+    }
 
     if (o.preload) {
         s_phase_init(&pre, zctx, endpoint, run_id, &reg, &next_person);
@@ -1314,10 +1349,11 @@ int main(int argc, char **argv)
     ph.window = o.window;
     ph.count = o.count;
     ph.rate = o.rate;
-    double cpu0 = broker_pid > 0 ? s_cpu_seconds(broker_pid) : -1;
+    double cpu0 = broker_pid > 0 ? s_cpu_seconds(broker_pid) : -1, self0 = s_self_cpu();
     if (s_phase_run(&ph) != 0)
         goto cleanup;
-    double cpu1 = broker_pid > 0 ? s_cpu_seconds(broker_pid) : -1;
+    double cpu1 = broker_pid > 0 ? s_cpu_seconds(broker_pid) : -1, self1 = s_self_cpu();
+    double load_after = s_loadavg();
     s_monitor_stop(&mon);
 
     /* Figures of the measured phase. */
@@ -1345,11 +1381,14 @@ int main(int argc, char **argv)
     /* The broker has done its part: the baseline and JetStream get the
      * machine to themselves. */
     s_broker_stop(&b);
-    double fsync_rate = NAN;
-    if (o.fsync_baseline && s_fsync_baseline(workdir, 5.0, &fsync_rate) != 0) {
-        fprintf(stderr, "relais-bench: the LMDB fsync baseline failed in %s\n", workdir);
-        goto cleanup;
+    if (o.fsync_baseline) {
+        if (s_fsync_baseline(workdir, "fsync-after", 3.0, &fsync_after) != 0) {
+            fprintf(stderr, "relais-bench: the LMDB fsync baseline failed in %s\n", workdir);
+            goto cleanup;
+        }
+        fsync_rate = (fsync_before + fsync_after) / 2;
     }
+    double client_cpu_per_1000 = (self1 - self0) / (double)acks * 1000.0;
 
     double js_rate = NAN, ratio = NAN;
 #ifdef RELAIS_BENCH_NATS
@@ -1377,16 +1416,18 @@ int main(int argc, char **argv)
                "\"acks_per_s\": %.1f, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"p999_ms\": %.3f, "
                "\"rss_mib\": %.1f, \"anon_rss_mib\": %.1f, \"cpu_s_per_1000\": %.4f, "
                "\"lmdb_bytes_per_person\": %.0f, \"persons\": %llu, "
-               "\"mean_request_bytes\": %.0f",
+               "\"mean_request_bytes\": %.0f, \"client_cpu_s_per_1000\": %.4f, "
+               "\"loadavg_before\": %.2f, \"loadavg_after\": %.2f",
                o.clients, o.window, (unsigned long long)o.count, (unsigned long long)o.preload,
                o.rate, pre.elapsed, o.preload ? (double)atomic_load(&pre.acks) / pre.elapsed : 0.0,
                (unsigned long long)acks, (unsigned long long)atomic_load(&ph.errors),
                (unsigned long long)atomic_load(&ph.unexpected), ph.elapsed, acks_per_s, p50, p99,
                p999, hwm_mib, anon_mib, cpu_per_1000, bytes_per_person, (unsigned long long)persons,
-               mean_size);
+               mean_size, client_cpu_per_1000, load_before, load_after);
         if (o.fsync_baseline)
-            printf(", \"fsync_commits_per_s\": %.1f, \"vs_fsync\": %.3f", fsync_rate,
-                   acks_per_s / fsync_rate);
+            printf(", \"fsync_commits_per_s\": %.1f, \"fsync_before\": %.1f, "
+                   "\"fsync_after\": %.1f, \"vs_fsync\": %.3f",
+                   fsync_rate, fsync_before, fsync_after, acks_per_s / fsync_rate);
 #ifdef RELAIS_BENCH_NATS
         if (o.compare_jetstream)
             printf(", \"jetstream_acks_per_s\": %.1f, \"jetstream_p50_ms\": %.3f, "
@@ -1423,12 +1464,17 @@ int main(int argc, char **argv)
                hwm_mib);
         printf("  broker peak RssAnon        %.1f MiB (sampled every 50 ms)\n", anon_mib);
         printf("  broker CPU per 1,000       %.3f s\n", cpu_per_1000);
+        printf("  bench clients CPU / 1,000  %.3f s (same machine)\n", client_cpu_per_1000);
+        printf("  load average before/after  %.2f / %.2f\n", load_before, load_after);
         printf("  LMDB size per person       %.0f bytes (data.mdb / %llu persons)\n",
                bytes_per_person, (unsigned long long)persons);
         if (o.fsync_baseline)
             printf("  fsync baseline             %.0f LMDB commits/s (bare put+commit loop); "
                    "relais = %.0f %% of it\n",
                    fsync_rate, 100.0 * acks_per_s / fsync_rate);
+        if (o.fsync_baseline)
+            printf("                             (%.0f before the run, %.0f after)\n", fsync_before,
+                   fsync_after);
 #ifdef RELAIS_BENCH_NATS
         if (o.compare_jetstream) {
             printf("  JetStream acks/s           %.0f  (%llu acked, %llu errors, %llu dup)\n",
