@@ -92,6 +92,7 @@ typedef struct {
     bool compare_jetstream, fsync_baseline, json, keep_data;
     const char *broker_bin, *partner_endpoint, *tmpdir, *nats_bin;
     pid_t broker_pid; /* a running broker's pid, for its memory and CPU */
+    unsigned map_mib; /* LMDB map of the started broker */
 } s_opts_t;
 
 static void s_usage(FILE *out)
@@ -111,6 +112,8 @@ static void s_usage(FILE *out)
             "  --broker-pid PID       with --partner-endpoint: its pid, for memory and CPU\n"
             "  --tmpdir DIR           where temporary data goes (/var/tmp: must be a disk)\n"
             "  --nats-server PATH     nats-server binary (/usr/sbin/nats-server)\n"
+            "  --map-mib N            LMDB map size of the started broker (65536; valgrind\n"
+            "                         cannot map that much: use 2048 under it)\n"
             "  --keep-data            keep the temporary directory\n");
 }
 
@@ -121,6 +124,7 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
                     .count = 20000,
                     .broker_bin = RELAIS_BROKER_BIN,
                     .tmpdir = "/var/tmp",
+                    .map_mib = 65536,
                     .nats_bin = "/usr/sbin/nats-server"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -148,6 +152,9 @@ static int s_parse(int argc, char **argv, s_opts_t *o)
         } else if (!strcmp(a, "--rate")) {
             S_VALUE();
             o->rate = atof(v);
+        } else if (!strcmp(a, "--map-mib")) {
+            S_VALUE();
+            o->map_mib = (unsigned)strtoul(v, NULL, 10);
         } else if (!strcmp(a, "--broker-bin")) {
             S_VALUE();
             o->broker_bin = v;
@@ -868,7 +875,7 @@ done:
  * finds room in the quartier's structure) and a 64 GiB LMDB map (sparse:
  * the file grows only as written; a million persons need more than the
  * stock 1 GiB).  Everything else as shipped. */
-static int s_write_config(const char *path, int partners)
+static int s_write_config(const char *path, int partners, unsigned map_mib)
 {
     int rc = -1;
     char *text = s_read_file(RELAIS_SOURCE_DIR "/deploy/relais.conf");
@@ -897,7 +904,7 @@ static int s_write_config(const char *path, int partners)
         if (!strncmp(ind, "envelope_eur = ", 15))
             fprintf(f, "%*senvelope_eur = 100000000000L;\n", indent, "");
         else if (!strncmp(ind, "map_size_mib = ", 15))
-            fprintf(f, "%*smap_size_mib = 65536;\n", indent, "");
+            fprintf(f, "%*smap_size_mib = %u;\n", indent, "", map_mib);
         else if (!strncmp(ind, "capacity = ", 11))
             fprintf(f, "%*scapacity = 10000000; }%s\n", indent, "", strstr(ind, "},") ? "," : "");
         else {
@@ -946,7 +953,7 @@ static int s_broker_start(s_broker_t *b, const s_opts_t *o)
     snprintf(b->log, sizeof b->log, "%s/broker.log", b->dir);
     snprintf(b->config, sizeof b->config, "%s/relais.conf", b->dir);
     int partners = o->clients > S_PRELOAD_CLIENTS ? o->clients : S_PRELOAD_CLIENTS;
-    if (s_write_config(b->config, partners) != 0)
+    if (s_write_config(b->config, partners, o->map_mib) != 0)
         return -1;
     for (int attempt = 0; attempt < 5; attempt++) {
         snprintf(b->partner_ep, sizeof b->partner_ep, "tcp://127.0.0.1:%d", s_free_port());
