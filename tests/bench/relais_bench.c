@@ -1400,8 +1400,8 @@ int main(int argc, char **argv)
     }
     double client_cpu_per_1000 = (self1 - self0) / (double)acks * 1000.0;
 
-    double js_rate = NAN, ratio = NAN;
 #ifdef RELAIS_BENCH_NATS
+    double js_rate = NAN, ratio = NAN;
     s_js_result_t js = {0};
     if (o.compare_jetstream) {
         /* The same kind of bytes: a referral as relais receives it, padded
