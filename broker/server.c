@@ -140,8 +140,10 @@ static int s_receive(server_t *self, int i, s_slot_t *slot)
     return 1;
 }
 
-/* Builds SLOT's reply within BATCH; *STORE_ERROR as service_handle. */
-static void s_handle(server_t *self, store_txn_t *batch, s_slot_t *slot, int *store_error)
+/* Builds SLOT's reply within BATCH; ISOLATED and *STORE_ERROR as
+ * service_handle. */
+static void s_handle(server_t *self, store_txn_t *batch, s_slot_t *slot, bool isolated,
+                     int *store_error)
 {
     int rc;
     *store_error = 0;
@@ -154,8 +156,8 @@ static void s_handle(server_t *self, store_txn_t *batch, s_slot_t *slot, int *st
                                  &slot->reply, &slot->reply_len);
     } else {
         rc = service_handle(self->service, batch, (service_endpoint_t)slot->socket,
-                            zmq_msg_data(&slot->body), zmq_msg_size(&slot->body), &slot->reply,
-                            &slot->reply_len, store_error);
+                            zmq_msg_data(&slot->body), zmq_msg_size(&slot->body), isolated,
+                            &slot->reply, &slot->reply_len, store_error);
     }
     if (rc != 0)
         log_error("cannot build a reply: out of memory");
@@ -209,17 +211,23 @@ static int s_grow(server_t *self)
 }
 
 /* Handles the N requests of one cycle in one write transaction and commits
- * it.  When the map is full, the whole batch is undone, the map grown and
- * the batch handled again from its kept frames; at the ceiling, the
- * requests that did not fit get Error "unavailable" and the others are
- * committed.  Returns 0, or -1 when no write transaction can be begun. */
+ * it.
+ * Fast path: every request straight in the batch transaction.  A request
+ * that hits a store error leaves part of itself in the batch, so the batch
+ * is undone and handled again: after growing the map when it was full;
+ * otherwise ISOLATED, each request in its own nested transaction, so only
+ * the failing request is refused and the others are committed.  At the
+ * map's ceiling the isolated pass keeps what fits and refuses the rest
+ * with Error "unavailable".  Returns 0, or -1 when no write transaction can
+ * be begun. */
 static int s_process(server_t *self, size_t n)
 {
+    bool isolated = false;
     for (;;) {
         store_txn_t batch;
         int rc = store_begin(self->store, true, NULL, &batch);
         if (rc == MDB_MAP_RESIZED) {
-            /* Another process (a copy tool) grew the file: adopt its size. */
+            /* Another process grew the file: adopt its size. */
             store_set_map_size(self->store, 0);
             rc = store_begin(self->store, true, NULL, &batch);
         }
@@ -228,24 +236,31 @@ static int s_process(server_t *self, size_t n)
             s_fail_batch(self->slots, n);
             return -1;
         }
-        int map_full = 0;
+        int failed = 0, map_full = 0;
         for (size_t k = 0; k < n; k++) {
             int store_error;
-            s_handle(self, &batch, &self->slots[k], &store_error);
+            s_handle(self, &batch, &self->slots[k], isolated, &store_error);
+            failed |= store_error != 0;
             map_full |= store_error == MDB_MAP_FULL;
+            if (store_error && !isolated)
+                break; /* the batch is undone below: no use going on */
         }
-        if (map_full) {
+        if (failed && (!isolated || map_full)) {
             store_abort(&batch);
-            if (s_grow(self))
+            if (map_full && s_grow(self))
                 continue;
-            /* At the ceiling: keep what fits, refuse the rest. */
+            if (!isolated) {
+                isolated = true;
+                continue;
+            }
+            /* Isolated, map full at its ceiling: commit what fit. */
             if ((rc = store_begin(self->store, true, NULL, &batch)) != 0) {
                 s_fail_batch(self->slots, n);
                 return 0;
             }
             for (size_t k = 0; k < n; k++) {
                 int store_error;
-                s_handle(self, &batch, &self->slots[k], &store_error);
+                s_handle(self, &batch, &self->slots[k], true, &store_error);
             }
         }
         rc = store_commit(&batch);

@@ -238,8 +238,8 @@ static int s_run(service_t *self, store_txn_t *t, const Relais__V1__Envelope *en
 }
 
 int service_handle(service_t *self, store_txn_t *batch, service_endpoint_t ep,
-                   const uint8_t *frame, size_t len, uint8_t **reply, size_t *reply_len,
-                   int *store_error)
+                   const uint8_t *frame, size_t len, bool isolated, uint8_t **reply,
+                   size_t *reply_len, int *store_error)
 {
     char message[200];
     const char *code;
@@ -275,21 +275,28 @@ int service_handle(service_t *self, store_txn_t *batch, service_endpoint_t ep,
     Relais__V1__Envelope out = RELAIS__V1__ENVELOPE__INIT;
     out.version = 1;
     out.request_id = env->request_id;
-    store_txn_t t;
-    rc = store_begin(batch->store, true, batch, &t);
-    if (rc == 0) {
-        rc = s_run(self, &t, env, &out, reply, reply_len);
-        if (rc == 0)
-            rc = store_commit(&t);
-        else
-            store_abort(&t);
+    if (isolated) {
+        store_txn_t t;
+        rc = store_begin(batch->store, true, batch, &t);
+        if (rc == 0) {
+            rc = s_run(self, &t, env, &out, reply, reply_len);
+            if (rc == 0)
+                rc = store_commit(&t);
+            else
+                store_abort(&t);
+        }
+    } else {
+        rc = s_run(self, batch, env, &out, reply, reply_len);
     }
     if (rc != 0) {
-        /* Nothing of this request was kept: the nested transaction is gone.
-         * The client may resend; idempotency makes that safe. */
+        /* Isolated: nothing of this request was kept, the nested
+         * transaction is gone.  Not isolated: the batch holds part of it,
+         * and the server must abort the batch (store_error says so).  The
+         * client may resend either way; idempotency makes that safe. */
         if (store_error)
             *store_error = rc;
-        log_error("request failed: store error: %s", store_strerror(rc));
+        log_error("request failed: store error: %s%s", store_strerror(rc),
+                  isolated ? "" : " (the batch is undone and handled again)");
         free(*reply);
         *reply = NULL;
         rc = service_error_reply(env->request_id, "unavailable",

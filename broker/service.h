@@ -33,6 +33,7 @@
 #include "config.h"
 #include "store.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,11 +48,16 @@ void service_destroy(service_t **self_p);
  * packed reply is returned in *REPLY (malloc'd, the caller frees) and
  * *REPLY_LEN.  *STORE_ERROR (may be NULL) is set to the LMDB error that
  * made the request fail (the reply is then Error "unavailable"), 0
- * otherwise: the server grows the map and retries on MDB_MAP_FULL.
+ * otherwise.
+ * ISOLATED runs the request in its own nested transaction, so a store
+ * error undoes that request alone.  Not isolated (the fast path: no
+ * per-request copy of the pages it touches), a store error leaves BATCH
+ * with part of the request: the caller must then abort BATCH (server.c
+ * handles the batch again, isolated, or after growing the map).
  * Returns 0, or ENOMEM when not even an error reply could be built. */
 int service_handle(service_t *self, store_txn_t *batch, service_endpoint_t ep,
-                   const uint8_t *frame, size_t len, uint8_t **reply, size_t *reply_len,
-                   int *store_error);
+                   const uint8_t *frame, size_t len, bool isolated, uint8_t **reply,
+                   size_t *reply_len, int *store_error);
 
 /* Periodic work the broker does by itself, in its own write transaction:
  * escalation of unanswered routed cases (cases_escalate).  Called by the

@@ -129,7 +129,7 @@ static Relais__V1__Envelope *s_call(store_txn_t *batch, service_endpoint_t ep, c
 {
     uint8_t *bytes = NULL;
     size_t n = 0;
-    if (service_handle(g.service, batch, ep, frame, len, &bytes, &n) != 0)
+    if (service_handle(g.service, batch, ep, frame, len, false, &bytes, &n, NULL) != 0)
         s_die("service_handle", "no reply at all");
     Relais__V1__Envelope *reply = relais__v1__envelope__unpack(NULL, n, bytes);
     free(bytes);

@@ -118,7 +118,7 @@ static Relais__V1__Envelope *s_request_in(s_broker_t *b, store_txn_t *batch, ser
     size_t reply_len = 0;
     cr_assert_not_null(frame);
     relais__v1__envelope__pack(env, frame);
-    cr_assert_eq(service_handle(b->service, batch, ep, frame, len, &reply, &reply_len, NULL), 0);
+    cr_assert_eq(service_handle(b->service, batch, ep, frame, len, true, &reply, &reply_len, NULL), 0);
     free(frame);
     Relais__V1__Envelope *out = relais__v1__envelope__unpack(NULL, reply_len, reply);
     free(reply);
@@ -543,7 +543,7 @@ static void s_live_writer(int ready, int go)
     s_referral_init(&m, "mission-locale", "ml-late", "Moreau", "Sami", "2005-09-10", "Montrapon");
     uint8_t frame[512], *reply = NULL;
     size_t len = relais__v1__envelope__pack(&m.env, frame), reply_len;
-    if (service_handle(service, &batch, SERVICE_PARTNER, frame, len, &reply, &reply_len, NULL) != 0)
+    if (service_handle(service, &batch, SERVICE_PARTNER, frame, len, true, &reply, &reply_len, NULL) != 0)
         _exit(12);
     free(reply);
     char c = 'r';
