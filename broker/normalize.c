@@ -193,6 +193,13 @@ int normalize_utf8_ok(const char *s, size_t len)
     const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
     size_t i = 0;
     while (i < len) {
+        /* ASCII fast path (most of what partners send): printable bytes
+         * need no decoding.  This runs on every string field of every
+         * request. */
+        if (p[i] >= 0x20 && p[i] < 0x7f) {
+            i++;
+            continue;
+        }
         utf8proc_int32_t cp;
         /* utf8proc_iterate refuses overlong forms, surrogates, values past
          * U+10FFFF and truncated sequences. */

@@ -30,7 +30,10 @@ struct server_t {
     service_t *service;
     void *ctx;
     void *sockets[SERVER_SOCKETS];
-    s_slot_t *slots; /* one batch: SERVER_BATCH_MAX per socket */
+    s_slot_t *slots; /* the batch being handled: SERVER_BATCH_MAX per socket */
+    s_slot_t *held;  /* the batch committed last, its replies held until its
+                        meta page is on disk (store.h, "Durability") */
+    size_t n_held;
 };
 
 static const char *const s_endpoint_names[SERVER_SOCKETS] = {"partner", "coordinator"};
@@ -46,6 +49,7 @@ void server_destroy(server_t **self_p)
     if (self->ctx)
         zmq_ctx_term(self->ctx);
     free(self->slots);
+    free(self->held);
     free(self);
     *self_p = NULL;
 }
@@ -87,7 +91,8 @@ server_t *server_new(const config_t *cfg, store_t *store, service_t *service,
     self->store = store;
     self->service = service;
     self->slots = calloc(SERVER_BATCH_MAX * SERVER_SOCKETS, sizeof *self->slots);
-    if (!self->slots || !(self->ctx = zmq_ctx_new())) {
+    self->held = calloc(SERVER_BATCH_MAX * SERVER_SOCKETS, sizeof *self->held);
+    if (!self->slots || !self->held || !(self->ctx = zmq_ctx_new())) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -277,29 +282,55 @@ static int s_process(server_t *self, size_t n)
     }
 }
 
+/* Sends the held batch's replies once its commit is wholly on disk: after
+ * an explicit sync unless COVERED (a later commit's fsync covered it).  If
+ * the sync fails, the held requests get Error "unavailable" instead: their
+ * state is committed, and a resend gets the replay. */
+static void s_release_held(server_t *self, bool covered)
+{
+    if (!self->n_held)
+        return;
+    int rc = covered ? 0 : store_sync(self->store);
+    if (rc != 0) {
+        log_error("cannot sync the store: %s; %zu request(s) answered 'unavailable'",
+                  store_strerror(rc), self->n_held);
+        s_fail_batch(self->held, self->n_held);
+    }
+    for (size_t k = 0; k < self->n_held; k++)
+        s_send(self, &self->held[k]);
+    self->n_held = 0;
+}
+
 int server_run(server_t *self, volatile sig_atomic_t *stop)
 {
     zmq_pollitem_t items[SERVER_SOCKETS];
     for (int i = 0; i < SERVER_SOCKETS; i++)
         items[i] = (zmq_pollitem_t){self->sockets[i], 0, ZMQ_POLLIN, 0};
     int64_t last_housekeeping = 0;
+    int status = 0;
 
     while (!*stop) {
         /* Between batches (no transaction open): the broker's own work. */
         int64_t now = clock_now();
         if (now - last_housekeeping >= SERVICE_HOUSEKEEPING_SECONDS) {
+            s_release_held(self, false);
             service_housekeeping(self->service, self->store);
             last_housekeeping = now;
         }
-        int n = zmq_poll(items, SERVER_SOCKETS, SERVER_POLL_MS);
+        /* With replies held, only look: if nothing is waiting, sync now
+         * rather than keep them waiting for a next batch. */
+        int n = zmq_poll(items, SERVER_SOCKETS, self->n_held ? 0 : SERVER_POLL_MS);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             log_error("zmq_poll failed: %s", zmq_strerror(errno));
-            return -1;
+            status = -1;
+            break;
         }
-        if (n == 0)
+        if (n == 0) {
+            s_release_held(self, false);
             continue;
+        }
 
         size_t taken = 0;
         for (int i = 0; i < SERVER_SOCKETS; i++) {
@@ -317,11 +348,28 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
                 taken++;
             }
         }
+        uint64_t before = store_last_txnid(self->store);
         int rc = s_process(self, taken);
-        for (size_t k = 0; k < taken; k++)
-            s_send(self, &self->slots[k]);
-        if (rc != 0)
-            return -1;
+        if (store_last_txnid(self->store) != before) {
+            /* This commit's fsync also wrote the held batch's meta page:
+             * the held replies go now, this batch's are held in turn. */
+            s_release_held(self, true);
+            s_slot_t *tmp = self->held;
+            self->held = self->slots;
+            self->slots = tmp;
+            self->n_held = taken;
+        } else {
+            /* Nothing written (reads only, or a failed batch): these replies
+             * depend only on what is committed already. */
+            s_release_held(self, false);
+            for (size_t k = 0; k < taken; k++)
+                s_send(self, &self->slots[k]);
+        }
+        if (rc != 0) {
+            status = -1;
+            break;
+        }
     }
-    return 0;
+    s_release_held(self, false);
+    return status;
 }

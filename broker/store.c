@@ -60,8 +60,9 @@ store_t *store_open(const char *dir, size_t map_size, bool read_only, char *err,
     if ((rc = mdb_env_set_mapsize(self->env, map_size)) != 0)
         goto lmdb_fail;
     /* MDB_NOTLS: read transactions are not tied to threads (tools, tests).
-     * Default sync mode: commit = fsync; see store.h. */
-    unsigned flags = MDB_NOTLS | (read_only ? MDB_RDONLY : 0);
+     * MDB_NOMETASYNC: the meta page's fsync is deferred, and the server
+     * holds replies until it is done: see "Durability" in store.h. */
+    unsigned flags = MDB_NOTLS | (read_only ? MDB_RDONLY : MDB_NOMETASYNC);
     if ((rc = mdb_env_open(self->env, dir, flags, 0600)) != 0)
         goto lmdb_fail;
     /* A process killed while holding a read transaction leaves its slot
@@ -102,10 +103,27 @@ void store_close(store_t **self_p)
     if (!self_p || !*self_p)
         return;
     store_t *self = *self_p;
+    /* The last commit's meta page may still wait for its fsync
+     * (MDB_NOMETASYNC): write it before closing. */
+    if (self->env && !self->read_only)
+        mdb_env_sync(self->env, 1);
     if (self->env)
         mdb_env_close(self->env);
     free(self);
     *self_p = NULL;
+}
+
+int store_sync(store_t *self)
+{
+    return mdb_env_sync(self->env, 1);
+}
+
+uint64_t store_last_txnid(const store_t *self)
+{
+    MDB_envinfo info;
+    if (mdb_env_info(self->env, &info) != 0)
+        return 0;
+    return (uint64_t)info.me_last_txnid;
 }
 
 size_t store_map_size(const store_t *self)
