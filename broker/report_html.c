@@ -169,11 +169,12 @@ static void s_days(FILE *out, const json_t *v)
     fprintf(out, "%s&#160;j", b);
 }
 
-/* The smallest 1, 2 or 5 x 10^k at or above V (at least 1). */
+/* The smallest 1, 2 or 5 x 10^k at or above V, at least 5: the axis has 5
+ * steps, so counts get whole-number ticks. */
 static double s_nice(double v)
 {
-    if (v <= 1)
-        return 1;
+    if (v <= 5)
+        return 5;
     double p = pow(10, floor(log10(v)));
     for (int i = 0; i < 3; i++) {
         double m = (double[]){1, 2, 5}[i] * p;
@@ -288,7 +289,9 @@ static void s_bars(FILE *out, const s_chart_t *c)
     s_svg_open(out, c);
     s_axes(out, c, max);
     for (size_t k = 0; k < c->n_cat; k++) {
-        double y = S_H - S_MB, w = step * 0.7, x = S_ML + step * (double)k + step * 0.15;
+        /* At most 64 px wide: a single month would otherwise fill the chart. */
+        double w = step * 0.7 > 64 ? 64 : step * 0.7;
+        double y = S_H - S_MB, x = S_ML + step * ((double)k + 0.5) - w / 2;
         double total = 0;
         for (size_t s = 0; s < c->n_ser; s++) {
             double v = c->v[s * c->n_cat + k], h = plot_h * v / max;
@@ -316,11 +319,63 @@ static void s_bars(FILE *out, const s_chart_t *c)
     s_svg_close(out, c);
 }
 
+/* X of month K of N in an area chart: first and last at the plot's edges;
+ * a single month spans the whole width (a flat band, not a line). */
+static double s_area_x(size_t k, size_t n, bool right)
+{
+    double w = S_W - S_MR - S_ML;
+    if (n < 2)
+        return S_ML + (right ? w : 0);
+    return S_ML + w * (double)k / (double)(n - 1);
+}
+
+/* Horizontal bars, one series: long category names (outcomes) read on
+ * the left instead of slanting under the axis. */
+static void s_hbars(FILE *out, const s_chart_t *c)
+{
+    const double left = 230, right = S_W - 60, top = S_MT, bottom = S_H - 40;
+    double max = 0, band = (bottom - top) / (double)(c->n_cat ? c->n_cat : 1);
+    for (size_t k = 0; k < c->n_cat; k++)
+        if (c->v[k] > max)
+            max = c->v[k];
+    max = s_nice(max);
+    s_svg_open(out, c);
+    for (int i = 0; i <= 5; i++) {
+        double x = left + (right - left) * i / 5;
+        fprintf(out,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#dddddd\"/>\n"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
+                x, top, x, bottom, x, bottom + 16, max * i / 5);
+    }
+    fprintf(out,
+            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333333\"/>\n"
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
+            left, top, left, bottom, (left + right) / 2, S_H - 6);
+    s_esc(out, c->y_label);
+    fprintf(out, "</text>\n");
+    for (size_t k = 0; k < c->n_cat; k++) {
+        double y = top + band * (double)k, h = band * 0.7, w = (right - left) * c->v[k] / max;
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", left - 8,
+                y + band / 2 + 4);
+        s_esc(out, c->cats[k]);
+        fprintf(out, "</text>\n");
+        if (c->v[k] > 0)
+            fprintf(out,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                    "fill=\"%s\"><title>%g</title></rect>\n",
+                    left, y + band * 0.15, w, h, s_colours[0], c->v[k]);
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\">%g</text>\n", left + w + 6,
+                y + band / 2 + 4, c->v[k]);
+    }
+    s_svg_close(out, c);
+}
+
 /* Stacked areas over the categories (months), series bottom up. */
 static void s_area(FILE *out, const s_chart_t *c, double envelope)
 {
     double max = 0, plot_h = S_H - S_MT - S_MB;
     double step = (S_W - S_MR - S_ML) / (double)(c->n_cat ? c->n_cat : 1);
+    size_t n = c->n_cat;
     double *base = calloc(c->n_cat + 1, sizeof *base);
     if (!base)
         return;
@@ -340,14 +395,18 @@ static void s_area(FILE *out, const s_chart_t *c, double envelope)
     for (size_t s = 0; s < c->n_ser; s++) {
         fprintf(out, "<polygon fill=\"%s\" fill-opacity=\"0.85\" stroke=\"%s\" points=\"",
                 s_colours[s % S_N_COLOURS], s_colours[s % S_N_COLOURS]);
-        for (size_t k = 0; k < c->n_cat; k++) {
-            double top = base[k] + c->v[s * c->n_cat + k];
-            fprintf(out, "%.1f,%.1f ", S_ML + step * ((double)k + 0.5),
-                    S_H - S_MB - plot_h * top / max);
+        for (size_t k = 0; k < n; k++) {
+            double top = base[k] + c->v[s * n + k], y = S_H - S_MB - plot_h * top / max;
+            fprintf(out, "%.1f,%.1f ", s_area_x(k, n, false), y);
+            if (n == 1)
+                fprintf(out, "%.1f,%.1f ", s_area_x(k, n, true), y);
         }
-        for (size_t k = c->n_cat; k-- > 0;)
-            fprintf(out, "%.1f,%.1f ", S_ML + step * ((double)k + 0.5),
-                    S_H - S_MB - plot_h * base[k] / max);
+        for (size_t k = n; k-- > 0;) {
+            double y = S_H - S_MB - plot_h * base[k] / max;
+            if (n == 1)
+                fprintf(out, "%.1f,%.1f ", s_area_x(k, n, true), y);
+            fprintf(out, "%.1f,%.1f ", s_area_x(k, n, false), y);
+        }
         fprintf(out, "\"><title>");
         s_esc(out, c->sers[s]);
         fprintf(out, "</title></polygon>\n");
@@ -363,7 +422,21 @@ static void s_area(FILE *out, const s_chart_t *c, double envelope)
                 S_ML, y, S_W - S_MR, y, S_ML + 6, y - 6);
     }
     free(base);
-    s_x_labels(out, c, step);
+    /* Month labels under their points (the centre, for a single month). */
+    for (size_t k = 0; k < n; k++) {
+        double x = n < 2 ? (s_area_x(0, n, false) + s_area_x(0, n, true)) / 2
+                         : s_area_x(k, n, false);
+        if (n > 8)
+            fprintf(out,
+                    "<text transform=\"translate(%.1f %.1f) rotate(-45)\" text-anchor=\"end\">",
+                    x + 4, S_H - S_MB + 16);
+        else
+            fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", x,
+                    S_H - S_MB + 16);
+        s_esc(out, c->cats[k]);
+        fprintf(out, "</text>\n");
+    }
+    (void)step;
     s_legend(out, c);
     s_svg_close(out, c);
 }
@@ -465,7 +538,7 @@ static void s_referrals(FILE *out, const json_t *r, const config_t *cfg)
     {
         fputs("<tr><th scope=\"row\">", out);
         s_esc(out, s_partner_name(cfg, s_str(e, "partner")));
-        fputs("</th><td>", out);
+        fputs("</th><td class=\"t\">", out);
         s_esc(out, s_word(s_kind_words, s_str(e, "kind")));
         fprintf(out, "</td><td>%lld</td></tr>\n", s_int(e, "count"));
     }
@@ -498,7 +571,14 @@ static void s_persons_eligibility(FILE *out, const json_t *r)
           s_int(p, "merged"));
     const json_t *rpp = s_get(p, "referrals_per_person");
     if (json_is_number(rpp))
-        s_row(out, "Orientations par jeune", "<td>%.2f</td>", json_number_value(rpp));
+    {
+        char b[32];
+        snprintf(b, sizeof b, "%.2f", json_number_value(rpp));
+        for (char *c = b; *c; c++)
+            if (*c == '.')
+                *c = ','; /* French decimal comma */
+        s_row(out, "Orientations par jeune", "<td>%s</td>", b);
+    }
     else
         s_row(out, "Orientations par jeune", "<td>—</td>");
     s_table_close(out);
@@ -519,7 +599,7 @@ static void s_persons_eligibility(FILE *out, const json_t *r)
     {
         fputs("<tr><th scope=\"row\">", out);
         s_esc(out, s_str(e, "message"));
-        fputs("</th><td><code>", out);
+        fputs("</th><td class=\"t\"><code>", out);
         s_esc(out, s_str(e, "code"));
         fprintf(out, "</code></td><td>%lld</td></tr>\n", s_int(e, "count"));
     }
@@ -658,8 +738,8 @@ static void s_outcomes(FILE *out, const json_t *r)
         s_chart_t c = {"chart-outcomes", "Situation à la sortie du programme",
                        "Diagramme en barres : nombre de dossiers clos pour chaque situation de "
                        "sortie.",
-                       "Dossiers clos", n, 1, cats, ser, v, false};
-        s_bars(out, &c);
+                       "Nombre de dossiers clos", n, 1, cats, ser, v, false};
+        s_hbars(out, &c);
     }
     free(cats);
     free(v);
@@ -680,12 +760,14 @@ static void s_budget(FILE *out, const json_t *r)
     s_table_open(out, "Budget à ce jour", (const char *const[]){"Poste", "Montant", NULL});
     fputs("<tr><th scope=\"row\">Enveloppe du programme</th><td>", out);
     s_money(out, s_int(b, "envelope_eur") * 100);
-    fprintf(out, "</td></tr>\n<tr><th scope=\"row\">Réservé (%lld dossiers attribués, sans "
+    fprintf(out, "</td></tr>\n<tr><th scope=\"row\">Réservé (%lld dossier%s attribué%s, sans "
                  "contrat)</th><td>",
-            s_int(b, "reserved_places"));
+            s_int(b, "reserved_places"), s_int(b, "reserved_places") > 1 ? "s" : "",
+            s_int(b, "reserved_places") > 1 ? "s" : "");
     s_money(out, s_int(b, "reserved_eur") * 100);
-    fprintf(out, "</td></tr>\n<tr><th scope=\"row\">Engagé (%lld contrats signés)</th><td>",
-            s_int(b, "contracts"));
+    fprintf(out, "</td></tr>\n<tr><th scope=\"row\">Engagé (%lld contrat%s signé%s)</th><td>",
+            s_int(b, "contracts"), s_int(b, "contracts") > 1 ? "s" : "",
+            s_int(b, "contracts") > 1 ? "s" : "");
     s_money(out, s_int(b, "committed_cents"));
     fputs("</td></tr>\n<tr><th scope=\"row\">dont versé à ce jour</th><td>", out);
     s_money(out, s_int(b, "paid_cents"));
@@ -740,6 +822,7 @@ static const char s_style[] =
     "table{border-collapse:collapse;margin:1em 0;min-width:50%}caption{text-align:left;"
     "font-weight:bold;padding:.3em 0}\n"
     "th,td{border:1px solid #bbb;padding:.3em .6em;text-align:left}td{text-align:right}"
+    "td.t{text-align:left}"
     "thead th{background:#eef3f8}tbody th{font-weight:normal}\n"
     "figure{margin:1em 0}figcaption{font-size:.9em;color:#444}svg{max-width:100%;height:auto}\n"
     "nav ul{columns:2}.meta{color:#444}\n";
