@@ -204,6 +204,8 @@ static int s_case_cmp_id(const void *key, const void *item)
 
 static s_case_t *s_find_case(s_ctx_t *x, const char *case_id)
 {
+    if (!x->n_cases)
+        return NULL;
     return bsearch(case_id, x->cases, x->n_cases, sizeof *x->cases, s_case_cmp_id);
 }
 
@@ -542,7 +544,8 @@ static json_t *s_referrals_json(s_ctx_t *x)
 
 static json_t *s_persons_json(s_ctx_t *x)
 {
-    qsort(x->persons, x->n_persons, sizeof *x->persons, s_u64_cmp);
+    if (x->n_persons) /* qsort wants an array, even of none */
+        qsort(x->persons, x->n_persons, sizeof *x->persons, s_u64_cmp);
     uint64_t distinct = 0;
     for (size_t i = 0; i < x->n_persons; i++)
         distinct += i == 0 || x->persons[i] != x->persons[i - 1];

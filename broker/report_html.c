@@ -197,10 +197,10 @@ typedef struct {
 static void s_svg_open(FILE *out, const s_chart_t *c)
 {
     fprintf(out,
-            "<figure>\n<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" "
+            "<figure id=\"%s\">\n<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" "
             "aria-labelledby=\"%s-t %s-d\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
             "font-family=\"sans-serif\" font-size=\"12\">\n<title id=\"%s-t\">",
-            c->id, c->id, S_W, S_H, S_W, S_H, c->id);
+            c->id, c->id, c->id, S_W, S_H, S_W, S_H, c->id);
     s_esc(out, c->title);
     fprintf(out, "</title>\n<desc id=\"%s-d\">", c->id);
     s_esc(out, c->desc);
