@@ -33,9 +33,9 @@ typedef Relais__Store__ReferralRecord referral_rec_t;
 
 /* The means of appeal against a decision of the CCAS (wording agreed with
  * the programme team; keep it verbatim). */
-#define NOTICE_APPEAL                                                                          \
-    "recours gracieux auprès du président du CCAS, puis recours contentieux devant le "        \
-    "tribunal administratif de Besançon, dans un délai de deux mois à compter de la "         \
+#define NOTICE_APPEAL                                                                              \
+    "recours gracieux auprès du président du CCAS, puis recours contentieux devant le "          \
+    "tribunal administratif de Besançon, dans un délai de deux mois à compter de la "           \
     "notification"
 
 /* The detail cases.c writes on an automatic re-route; shown without its
@@ -56,14 +56,13 @@ static int s_fail(char *err, size_t errlen, const char *fmt, ...)
 /* "2 mars 2026"; "1er" for the first of the month, as French letters do. */
 static const char *s_french_day(date_t d, char out[32])
 {
-    static const char *const months[] = {"janvier", "février", "mars",      "avril",
-                                         "mai",     "juin",    "juillet",   "août",
+    static const char *const months[] = {"janvier",   "février", "mars",     "avril",
+                                         "mai",       "juin",    "juillet",  "août",
                                          "septembre", "octobre", "novembre", "décembre"};
     if (d.month < 1 || d.month > 12)
         snprintf(out, 32, "?");
     else
-        snprintf(out, 32, "%d%s %s %d", d.day, d.day == 1 ? "er" : "", months[d.month - 1],
-                 d.year);
+        snprintf(out, 32, "%d%s %s %d", d.day, d.day == 1 ? "er" : "", months[d.month - 1], d.year);
     return out;
 }
 
@@ -97,18 +96,17 @@ static void s_head(FILE *out, const config_t *cfg, const char *about, const char
     fprintf(out, "Besançon, le %s\n", today);
     fprintf(out, "%s\n", about);
     fprintf(out, "Destinataire : %s\n", addressee);
-    fprintf(out, "Orientation reçue le %s, de la part de : %s\n\n", s_french_secs(received_at, when),
-            s_partner_name(cfg, partner));
+    fprintf(out, "Orientation reçue le %s, de la part de : %s\n\n",
+            s_french_secs(received_at, when), s_partner_name(cfg, partner));
 }
 
 static void s_appeal(FILE *out)
 {
-    fprintf(out,
-            "\nVoies de recours\n"
-            "Si vous contestez cette décision, vous pouvez former un " NOTICE_APPEAL
-            " du présent avis.\n"
-            "Pour toute question, l'équipe du programme au CCAS peut vous recevoir et vous "
-            "aider dans ces démarches.\n");
+    fprintf(out, "\nVoies de recours\n"
+                 "Si vous contestez cette décision, vous pouvez former un " NOTICE_APPEAL
+                 " du présent avis.\n"
+                 "Pour toute question, l'équipe du programme au CCAS peut vous recevoir et vous "
+                 "aider dans ces démarches.\n");
 }
 
 /* The Ack's reasons as a list, skipping the bare waitlist position (a
@@ -133,8 +131,8 @@ static int s_referral_load(store_txn_t *t, const char *partner, const char *ref,
     size_t klen = store_key2(key, sizeof key, partner, ref);
     if (!klen)
         return MDB_NOTFOUND;
-    return store_get_msg(t, STORE_REFERRALS, key, klen,
-                         &relais__store__referral_record__descriptor, (ProtobufCMessage **)out);
+    return store_get_msg(t, STORE_REFERRALS, key, klen, &relais__store__referral_record__descriptor,
+                         (ProtobufCMessage **)out);
 }
 
 /* ---- declined by every structure -------------------------------------- */
@@ -151,7 +149,8 @@ static int s_decline_event(void *arg, const MDB_val *key, const MDB_val *val)
 {
     (void)key;
     s_declines_t *d = arg;
-    Relais__V1__StatusEvent *ev = relais__v1__status_event__unpack(NULL, val->mv_size, val->mv_data);
+    Relais__V1__StatusEvent *ev =
+        relais__v1__status_event__unpack(NULL, val->mv_size, val->mv_data);
     if (!ev)
         return 0; /* verify reports it; the notice says what it can read */
     /* A hand-back names the structure; the final "declined by all" event
@@ -230,8 +229,9 @@ static int s_waitlisted(store_txn_t *t, const config_t *cfg, const case_rec_t *c
     fprintf(out, "Motifs\n");
     if (!s_ack_reasons(out, ack))
         fprintf(out, "  - Le budget du programme est entièrement engagé.\n");
-    fprintf(out, "\nÀ la date du présent avis, votre demande est en position %llu sur la liste "
-                 "d'attente.\n",
+    fprintf(out,
+            "\nÀ la date du présent avis, votre demande est en position %llu sur la liste "
+            "d'attente.\n",
             (unsigned long long)rank.count);
     return 0;
 }

@@ -114,8 +114,11 @@ done:
 int payments_month(const char *store_dir, const config_t *cfg, int year, int month, FILE *out,
                    payments_format_t format, payments_total_t *total, char *err, size_t errlen)
 {
-    s_scan_t s = {.year = year, .month = month, .allowance_eur = cfg->allowance_eur,
-                  .format = format, .out = out};
+    s_scan_t s = {.year = year,
+                  .month = month,
+                  .allowance_eur = cfg->allowance_eur,
+                  .format = format,
+                  .out = out};
     store_txn_t t = {0};
     json_t *doc = NULL;
     int status = -1, rc;
@@ -135,10 +138,10 @@ int payments_month(const char *store_dir, const config_t *cfg, int year, int mon
     if (out && format == PAYMENTS_CSV)
         fprintf(out, "case_id,structure_id,contract_start,contract_end,due_eur\n");
     else if (out && format == PAYMENTS_TEXT)
-        fprintf(out, "allowances due for %04d-%02d (%u EUR a month, prorated by days)\n"
-                     "%-10s %-20s %-10s  %-10s  %12s\n",
-                year, month, cfg->allowance_eur, "case", "structure", "start", "end",
-                "due EUR");
+        fprintf(out,
+                "allowances due for %04d-%02d (%u EUR a month, prorated by days)\n"
+                "%-10s %-20s %-10s  %-10s  %12s\n",
+                year, month, cfg->allowance_eur, "case", "structure", "start", "end", "due EUR");
     if ((rc = store_begin(store, false, NULL, &t)) != 0 ||
         (rc = store_scan(&t, STORE_CASES, "", 0, NULL, 0, s_case_one, &s)) != 0 ||
         (rc = s.rc) != 0) {
@@ -150,16 +153,15 @@ int payments_month(const char *store_dir, const config_t *cfg, int year, int mon
     if (out && format == PAYMENTS_JSON) {
         char m[8];
         snprintf(m, sizeof m, "%04d-%02d", year, month);
-        doc = json_pack("{s:s, s:I, s:I, s:I, s:O}", "month", m, "contracts",
-                        (json_int_t)s.total.contracts, "total_cents",
-                        (json_int_t)s.total.total_cents, "unreadable_contracts",
-                        (json_int_t)s.unreadable, "payments", s.list);
+        doc =
+            json_pack("{s:s, s:I, s:I, s:I, s:O}", "month", m, "contracts",
+                      (json_int_t)s.total.contracts, "total_cents", (json_int_t)s.total.total_cents,
+                      "unreadable_contracts", (json_int_t)s.unreadable, "payments", s.list);
         if (!doc || json_dumpf(doc, out, JSON_INDENT(2)) != 0 || fputc('\n', out) == EOF)
             status = s_fail(err, errlen, "cannot write the payments");
     } else if (out && format == PAYMENTS_TEXT) {
-        fprintf(out, "total %04d-%02d: %zu contract%s, %s EUR\n", year, month,
-                s.total.contracts, s.total.contracts == 1 ? "" : "s",
-                s_eur(s.total.total_cents, eur));
+        fprintf(out, "total %04d-%02d: %zu contract%s, %s EUR\n", year, month, s.total.contracts,
+                s.total.contracts == 1 ? "" : "s", s_eur(s.total.total_cents, eur));
     }
     if (s.unreadable && out && format != PAYMENTS_JSON)
         fprintf(stderr,

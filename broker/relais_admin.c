@@ -30,71 +30,70 @@ enum { S_EXIT_OK = 0, S_EXIT_FAIL = 1, S_EXIT_PROBLEMS = 2 };
 
 static void s_usage(FILE *out)
 {
-    fprintf(
-        out,
-        "Usage: relais-admin [--data DIR] [--config FILE] [--json] COMMAND [ARGS]\n"
-        "\n"
-        "The programme team's tool.  It only reads the broker's data: the broker can\n"
-        "keep running, and nothing you do here changes a case.  No command shows a\n"
-        "young person's name, birth date, contact details or notes: only ids.\n"
-        "\n"
-        "Commands:\n"
-        "  backup DEST     copy the data into DEST, a new (or empty) directory, then\n"
-        "                  check the copy; safe while the broker runs (the copy is\n"
-        "                  one consistent moment).  The copy is readable by you only:\n"
-        "                  it holds personal data: keep it safe.  To restore,\n"
-        "                  stop the broker and start it with --data DEST.\n"
-        "  verify          check that the records agree with one another (cases,\n"
-        "                  young people, structure queues and loads, partner event\n"
-        "                  feeds, waitlist, budget); prints one line per problem,\n"
-        "                  \"problem: ...\", then a summary line.\n"
-        "  budget          the envelope, the places committed (contract signed) and\n"
-        "                  reserved (routed, no contract yet), what is free, and the\n"
-        "                  waitlist.\n"
-        "  cases [--state STATE] [--structure ID]\n"
-        "                  list the cases, oldest first: case, state, structure,\n"
-        "                  created and routed days, outcome, referring partners.\n"
-        "                  STATE: routed accepted diagnosis_done plan_agreed\n"
-        "                  contract_signed closed waitlisted review declined.\n"
-        "  payments --month YYYY-MM [--csv]\n"
-        "                  the allowances due that month: one line per contract active\n"
-        "                  in the month (case id = payment reference, structure,\n"
-        "                  contract dates, amount prorated by days), then the total.\n"
-        "                  --csv: case_id,structure_id,contract_start,contract_end,due_eur\n"
-        "  notice --case ID | --referral PARTNER:REF\n"
-        "                  the decision notice, in French, to read or hand to the young\n"
-        "                  person, for a case declined by every structure, waitlisted\n"
-        "                  or held for review, or for an ineligible referral: the\n"
-        "                  decision, its reasons and the means of appeal.\n"
-        "  report [--from DATE] [--to DATE] [--format text|csv|json|html]\n"
-        "                  the evaluation report on the referrals received and cases\n"
-        "                  opened in the period (DATE: YYYY-MM-DD, inclusive): referrals\n"
-        "                  by partner, duplicates, eligibility, routing and acceptance,\n"
-        "                  delays, declines, waitlist, outcomes, budget.  html: one\n"
-        "                  self-contained page with charts (redirect it to a file).\n"
-        "\n"
-        "Options:\n"
-        "  --data DIR      the broker's data directory (default: var/data)\n"
-        "  --config FILE   the broker's configuration, for the envelope and the\n"
-        "                  allowance (default: the built-in Besançon configuration)\n"
-        "  --json          print one JSON document instead of text\n"
-        "  --help          this help\n"
-        "  --version       print the version\n"
-        "\n"
-        "Exit status: 0 done; 1 wrong usage, or the data or configuration cannot be\n"
-        "read, or no backup was made; 2 verify (or the check of a backup) found\n"
-        "problems: keep the broker's logs and contact the technical team.\n"
-        "\n"
-        "Examples:\n"
-        "  relais-admin --data /var/lib/relais backup /srv/backup/relais-2026-11-30\n"
-        "  relais-admin --data /var/lib/relais verify\n"
-        "  relais-admin --data /var/lib/relais --json budget\n"
-        "  relais-admin --data /var/lib/relais cases --state routed --structure asq-planoise\n"
-        "  relais-admin --data /var/lib/relais payments --month 2026-12 --csv > paiements.csv\n"
-        "  relais-admin --data /var/lib/relais notice --case C0000042\n"
-        "  relais-admin --data /var/lib/relais notice --referral mission-locale:ML-2026-0007\n"
-        "  relais-admin --data /var/lib/relais report --from 2026-01-01 --format html > "
-        "rapport.html\n");
+    fprintf(out,
+            "Usage: relais-admin [--data DIR] [--config FILE] [--json] COMMAND [ARGS]\n"
+            "\n"
+            "The programme team's tool.  It only reads the broker's data: the broker can\n"
+            "keep running, and nothing you do here changes a case.  No command shows a\n"
+            "young person's name, birth date, contact details or notes: only ids.\n"
+            "\n"
+            "Commands:\n"
+            "  backup DEST     copy the data into DEST, a new (or empty) directory, then\n"
+            "                  check the copy; safe while the broker runs (the copy is\n"
+            "                  one consistent moment).  The copy is readable by you only:\n"
+            "                  it holds personal data: keep it safe.  To restore,\n"
+            "                  stop the broker and start it with --data DEST.\n"
+            "  verify          check that the records agree with one another (cases,\n"
+            "                  young people, structure queues and loads, partner event\n"
+            "                  feeds, waitlist, budget); prints one line per problem,\n"
+            "                  \"problem: ...\", then a summary line.\n"
+            "  budget          the envelope, the places committed (contract signed) and\n"
+            "                  reserved (routed, no contract yet), what is free, and the\n"
+            "                  waitlist.\n"
+            "  cases [--state STATE] [--structure ID]\n"
+            "                  list the cases, oldest first: case, state, structure,\n"
+            "                  created and routed days, outcome, referring partners.\n"
+            "                  STATE: routed accepted diagnosis_done plan_agreed\n"
+            "                  contract_signed closed waitlisted review declined.\n"
+            "  payments --month YYYY-MM [--csv]\n"
+            "                  the allowances due that month: one line per contract active\n"
+            "                  in the month (case id = payment reference, structure,\n"
+            "                  contract dates, amount prorated by days), then the total.\n"
+            "                  --csv: case_id,structure_id,contract_start,contract_end,due_eur\n"
+            "  notice --case ID | --referral PARTNER:REF\n"
+            "                  the decision notice, in French, to read or hand to the young\n"
+            "                  person, for a case declined by every structure, waitlisted\n"
+            "                  or held for review, or for an ineligible referral: the\n"
+            "                  decision, its reasons and the means of appeal.\n"
+            "  report [--from DATE] [--to DATE] [--format text|csv|json|html]\n"
+            "                  the evaluation report on the referrals received and cases\n"
+            "                  opened in the period (DATE: YYYY-MM-DD, inclusive): referrals\n"
+            "                  by partner, duplicates, eligibility, routing and acceptance,\n"
+            "                  delays, declines, waitlist, outcomes, budget.  html: one\n"
+            "                  self-contained page with charts (redirect it to a file).\n"
+            "\n"
+            "Options:\n"
+            "  --data DIR      the broker's data directory (default: var/data)\n"
+            "  --config FILE   the broker's configuration, for the envelope and the\n"
+            "                  allowance (default: the built-in Besançon configuration)\n"
+            "  --json          print one JSON document instead of text\n"
+            "  --help          this help\n"
+            "  --version       print the version\n"
+            "\n"
+            "Exit status: 0 done; 1 wrong usage, or the data or configuration cannot be\n"
+            "read, or no backup was made; 2 verify (or the check of a backup) found\n"
+            "problems: keep the broker's logs and contact the technical team.\n"
+            "\n"
+            "Examples:\n"
+            "  relais-admin --data /var/lib/relais backup /srv/backup/relais-2026-11-30\n"
+            "  relais-admin --data /var/lib/relais verify\n"
+            "  relais-admin --data /var/lib/relais --json budget\n"
+            "  relais-admin --data /var/lib/relais cases --state routed --structure asq-planoise\n"
+            "  relais-admin --data /var/lib/relais payments --month 2026-12 --csv > paiements.csv\n"
+            "  relais-admin --data /var/lib/relais notice --case C0000042\n"
+            "  relais-admin --data /var/lib/relais notice --referral mission-locale:ML-2026-0007\n"
+            "  relais-admin --data /var/lib/relais report --from 2026-01-01 --format html > "
+            "rapport.html\n");
 }
 
 static int s_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -111,11 +110,11 @@ static int s_usage_error(const char *fmt, ...)
 
 /* Options that belong to one command only. */
 typedef struct {
-    const char *state_word, *structure;          /* cases */
-    const char *month;                           /* payments */
-    bool csv;                                    /* payments */
-    const char *case_id, *referral;              /* notice */
-    const char *from, *to, *format;              /* report */
+    const char *state_word, *structure; /* cases */
+    const char *month;                  /* payments */
+    bool csv;                           /* payments */
+    const char *case_id, *referral;     /* notice */
+    const char *from, *to, *format;     /* report */
 } s_opts_t;
 
 /* Refuses an option given to a command it does not belong to. */
@@ -182,18 +181,42 @@ int main(int argc, char **argv)
      * ("cases --state routed --json"). */
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
-        case 'd': data_dir = optarg; break;
-        case 'c': config_path = optarg; break;
-        case 'j': json = true; break;
-        case 's': o.state_word = optarg; break;
-        case 't': o.structure = optarg; break;
-        case 'm': o.month = optarg; break;
-        case 'C': o.csv = true; break;
-        case 'k': o.case_id = optarg; break;
-        case 'r': o.referral = optarg; break;
-        case 'f': o.from = optarg; break;
-        case 'T': o.to = optarg; break;
-        case 'F': o.format = optarg; break;
+        case 'd':
+            data_dir = optarg;
+            break;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 's':
+            o.state_word = optarg;
+            break;
+        case 't':
+            o.structure = optarg;
+            break;
+        case 'm':
+            o.month = optarg;
+            break;
+        case 'C':
+            o.csv = true;
+            break;
+        case 'k':
+            o.case_id = optarg;
+            break;
+        case 'r':
+            o.referral = optarg;
+            break;
+        case 'f':
+            o.from = optarg;
+            break;
+        case 'T':
+            o.to = optarg;
+            break;
+        case 'F':
+            o.format = optarg;
+            break;
         case 'h':
             s_usage(stdout);
             return S_EXIT_OK;

@@ -75,7 +75,7 @@ typedef Relais__Store__CaseRecord case_rec_t;
 
 /* The details cases.c writes on a reminder and on an automatic re-route
  * (StatusEvent.detail): the only feed texts the report looks at. */
-#define REPORT_REMINDER_PREFIX "relance"
+#define REPORT_REMINDER_PREFIX  "relance"
 #define REPORT_NO_ANSWER_PREFIX "no_answer"
 
 #define REPORT_ID_MAX 128
@@ -84,8 +84,8 @@ typedef Relais__Store__CaseRecord case_rec_t;
 
 typedef struct {
     case_rec_t *rec;
-    bool in_period;   /* opened in the period */
-    int quartier;     /* index in s_ctx_t.quartiers, -1: other / unknown */
+    bool in_period; /* opened in the period */
+    int quartier;   /* index in s_ctx_t.quartiers, -1: other / unknown */
     int64_t first_routed_at;
     int64_t waitlist_in, waitlist_out; /* 0: never / not yet */
     unsigned reminders, no_answers;
@@ -115,11 +115,11 @@ typedef struct {
     size_t n_quartiers;
     /* referrals */
     uint64_t referrals, by_status[VOCAB_ACK_STATUS_COUNT];
-    uint64_t *by_partner;         /* per configured partner, + 1 unknown */
-    uint64_t *by_month_kind;      /* [month][kind] */
+    uint64_t *by_partner;    /* per configured partner, + 1 unknown */
+    uint64_t *by_month_kind; /* [month][kind] */
     size_t n_kinds;
-    const char **kinds;           /* distinct partner kinds, config order */
-    uint64_t *persons;            /* person ids of referrals with a case */
+    const char **kinds; /* distinct partner kinds, config order */
+    uint64_t *persons;  /* person ids of referrals with a case */
     size_t n_persons, cap_persons;
     uint64_t with_case;
     s_reason_t *reasons;
@@ -319,7 +319,8 @@ static int s_feed_one(void *arg, const MDB_val *key, const MDB_val *val)
     if (!nul)
         return 0;
     size_t plen = (size_t)(nul - k);
-    Relais__V1__StatusEvent *ev = relais__v1__status_event__unpack(NULL, val->mv_size, val->mv_data);
+    Relais__V1__StatusEvent *ev =
+        relais__v1__status_event__unpack(NULL, val->mv_size, val->mv_data);
     if (!ev)
         return 0; /* verify reports it */
     s_case_t *sc = s_find_case(x, ev->case_id);
@@ -504,7 +505,8 @@ static json_t *s_referrals_json(s_ctx_t *x)
     json_t *by_status = json_object(), *by_partner = json_array(), *by_kind = json_array(),
            *by_month = json_array();
     for (int s = 1; s < VOCAB_ACK_STATUS_COUNT; s++)
-        json_object_set_new(by_status, vocab_ack_status_name(s), json_integer((json_int_t)x->by_status[s]));
+        json_object_set_new(by_status, vocab_ack_status_name(s),
+                            json_integer((json_int_t)x->by_status[s]));
     for (size_t p = 0; p <= x->cfg->n_partners; p++) {
         if (p == x->cfg->n_partners && !x->by_partner[p])
             break;
@@ -522,8 +524,8 @@ static json_t *s_referrals_json(s_ctx_t *x)
         }
         /* Every configured kind, "other" only when used. */
         if (n || k + 1 < x->n_kinds)
-            json_array_append_new(by_kind, json_pack("{s:s, s:I}", "kind", x->kinds[k], "count",
-                                                     (json_int_t)n));
+            json_array_append_new(
+                by_kind, json_pack("{s:s, s:I}", "kind", x->kinds[k], "count", (json_int_t)n));
     }
     for (int m = 0; m < x->n_months; m++) {
         char name[8];
@@ -549,8 +551,8 @@ static json_t *s_persons_json(s_ctx_t *x)
     uint64_t distinct = 0;
     for (size_t i = 0; i < x->n_persons; i++)
         distinct += i == 0 || x->persons[i] != x->persons[i - 1];
-    return json_pack("{s:I, s:I, s:I, s:o}", "persons", (json_int_t)distinct,
-                     "referrals_with_case", (json_int_t)x->with_case, "merged",
+    return json_pack("{s:I, s:I, s:I, s:o}", "persons", (json_int_t)distinct, "referrals_with_case",
+                     (json_int_t)x->with_case, "merged",
                      (json_int_t)x->by_status[RELAIS__V1__ACK_STATUS__ACK_MERGED],
                      "referrals_per_person", s_ratio(x->with_case, distinct));
 }
@@ -614,8 +616,8 @@ static json_t *s_routing_json(s_ctx_t *x, json_t *declines)
                                         (json_int_t)accepted, "declined", (json_int_t)declined,
                                         "pending", (json_int_t)pending, "acceptance_rate",
                                         s_ratio(accepted, accepted + declined)));
-        json_array_append_new(decl_by, json_pack("{s:s, s:I}", "structure", st->id, "count",
-                                                 (json_int_t)declined));
+        json_array_append_new(
+            decl_by, json_pack("{s:s, s:I}", "structure", st->id, "count", (json_int_t)declined));
     }
     json_object_set_new(declines, "handbacks", json_integer((json_int_t)handbacks));
     uint64_t other[3] = {0, 0, 0};
@@ -636,8 +638,8 @@ static json_t *s_routing_json(s_ctx_t *x, json_t *declines)
         json_array_append_new(by_quartier,
                               json_pack("{s:s, s:I, s:I, s:I}", "quartier",
                                         q < x->n_quartiers ? x->quartiers[q].name : "other",
-                                        "cases", (json_int_t)slot[0], "routed",
-                                        (json_int_t)slot[1], "accepted", (json_int_t)slot[2]));
+                                        "cases", (json_int_t)slot[0], "routed", (json_int_t)slot[1],
+                                        "accepted", (json_int_t)slot[2]));
     }
     return json_pack("{s:I, s:o, s:o}", "cases", (json_int_t)cases, "by_structure", by_structure,
                      "by_quartier", by_quartier);
@@ -689,11 +691,11 @@ static json_t *s_delays_json(s_ctx_t *x)
         for (size_t i = 0; i < n[S_REF_ACCEPT]; i++)
             count += v[S_REF_ACCEPT][i] >= bins[b].min &&
                      (bins[b].max < 0 || v[S_REF_ACCEPT][i] <= bins[b].max);
-        json_array_append_new(hist, json_pack("{s:s, s:I, s:o, s:I}", "label", bins[b].label,
-                                              "min_days", (json_int_t)bins[b].min, "max_days",
-                                              bins[b].max < 0 ? json_null()
-                                                              : json_integer(bins[b].max),
-                                              "count", (json_int_t)count));
+        json_array_append_new(hist,
+                              json_pack("{s:s, s:I, s:o, s:I}", "label", bins[b].label, "min_days",
+                                        (json_int_t)bins[b].min, "max_days",
+                                        bins[b].max < 0 ? json_null() : json_integer(bins[b].max),
+                                        "count", (json_int_t)count));
     }
     doc = json_object();
     for (int d = 0; doc && d < S_DELAYS; d++)
@@ -738,7 +740,8 @@ static json_t *s_waitlist_json(s_ctx_t *x)
             const s_case_t *sc = &x->cases[i];
             if (!sc->in_period || !sc->waitlist_in)
                 continue;
-            int64_t din = s_day(sc->waitlist_in), dout = sc->waitlist_out ? s_day(sc->waitlist_out) : -1;
+            int64_t din = s_day(sc->waitlist_in),
+                    dout = sc->waitlist_out ? s_day(sc->waitlist_out) : -1;
             in += s_month_of_day(din) == month;
             out += dout >= 0 && s_month_of_day(dout) == month;
             waiting += din <= end && (dout < 0 || dout > end);
@@ -765,8 +768,8 @@ static json_t *s_outcomes_json(s_ctx_t *x)
     }
     json_t *by = json_array();
     for (int o = 1; o < VOCAB_OUTCOME_COUNT; o++)
-        json_array_append_new(by, json_pack("{s:s, s:I}", "outcome", vocab_outcome_name(o),
-                                            "count", (json_int_t)counts[o]));
+        json_array_append_new(by, json_pack("{s:s, s:I}", "outcome", vocab_outcome_name(o), "count",
+                                            (json_int_t)counts[o]));
     return json_pack("{s:I, s:o}", "closed", (json_int_t)closed, "by_outcome", by);
 }
 
@@ -785,8 +788,7 @@ static json_t *s_budget_json(s_ctx_t *x, const admin_budget_t *b, int64_t today)
             const case_rec_t *c = sc->rec;
             date_t start, stop;
             bool contract = *c->contract_on && date_parse_iso(c->contract_on, &start) &&
-                            date_parse_iso(c->contract_end, &stop) &&
-                            date_to_days(start) <= end;
+                            date_parse_iso(c->contract_end, &stop) && date_to_days(start) <= end;
             if (contract) {
                 committed += c->commitment_cents;
                 if (date_to_days(stop) > end)
@@ -876,8 +878,7 @@ int report_compute(const char *store_dir, const config_t *cfg, const report_peri
     if ((rc = s_kinds_init(&x)) != 0 || (rc = s_quartiers_init(&x)) != 0)
         goto store_error;
     /* 1, 2, 3: cases, their quartier, their history */
-    if ((rc = store_scan(&t, STORE_CASES, "", 0, NULL, 0, s_case_one, &x)) != 0 ||
-        (rc = x.rc) != 0)
+    if ((rc = store_scan(&t, STORE_CASES, "", 0, NULL, 0, s_case_one, &x)) != 0 || (rc = x.rc) != 0)
         goto store_error;
     for (size_t i = 0; i < x.n_cases; i++)
         if (x.cases[i].in_period && (rc = s_case_quartier(&x, &x.cases[i])) != 0)
@@ -921,8 +922,7 @@ int report_compute(const char *store_dir, const config_t *cfg, const report_peri
                     "delays", s_delays_json(&x), "declines", declines, "waitlist",
                     s_waitlist_json(&x), "outcomes", s_outcomes_json(&x), "budget",
                     s_budget_json(&x, &budget, today));
-    if (!doc || !routing || !json_object_get(doc, "delays") ||
-        !json_object_get(doc, "declines")) {
+    if (!doc || !routing || !json_object_get(doc, "delays") || !json_object_get(doc, "declines")) {
         s_fail(err, errlen, "out of memory (or a configured name is not UTF-8)");
         goto cleanup;
     }
@@ -1050,8 +1050,7 @@ static void s_text_walk(FILE *out, int depth, const char *name, const json_t *v)
         fprintf(out, "%*s%s:\n", depth * 2, "", name);
         const char *k;
         json_t *c;
-        json_object_foreach((json_t *)v, k, c)
-            s_text_walk(out, depth + 1, k, c);
+        json_object_foreach((json_t *)v, k, c) s_text_walk(out, depth + 1, k, c);
     } else if (json_is_array(v) && json_array_size(v) && json_is_object(json_array_get(v, 0))) {
         /* A table: one line per element, "id  key value, key value". */
         fprintf(out, "%*s%s:\n", depth * 2, "", name);

@@ -24,10 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_W 760.0   /* chart width */
-#define S_H 320.0   /* chart height */
-#define S_ML 80.0   /* margins: left (y labels), right, top, bottom */
-#define S_MR 200.0  /* legend */
+#define S_W  760.0 /* chart width */
+#define S_H  320.0 /* chart height */
+#define S_ML 80.0  /* margins: left (y labels), right, top, bottom */
+#define S_MR 200.0 /* legend */
 #define S_MT 20.0
 #define S_MB 60.0
 
@@ -41,24 +41,34 @@ typedef struct {
     const char *code, *label;
 } s_word_t;
 
-static const s_word_t s_kind_words[] = {
-    {"mission_locale", "Mission locale"}, {"ccas", "CCAS"},
-    {"asq", "Antenne sociale de quartier"}, {"departement", "Département"},
-    {"rectorat", "Rectorat"}, {"association", "Association"},
-    {"insertion", "Insertion"}, {"maison_de_quartier", "Maison de quartier"},
-    {"programme", "Équipe du programme"}, {"other", "Autre"},
-    {NULL, NULL}};
-static const s_word_t s_status_words[] = {
-    {"accepted", "Orientées vers une structure"}, {"merged", "Rattachées à un dossier existant"},
-    {"ineligible", "Non éligibles"}, {"invalid", "Incomplètes ou invalides"},
-    {"waitlisted", "En liste d'attente"}, {"review", "En vérification (doublon possible)"},
-    {NULL, NULL}};
-static const s_word_t s_outcome_words[] = {
-    {"training", "Formation"}, {"employment", "Emploi"},
-    {"civic_service", "Service civique"}, {"cej", "Contrat d'engagement jeune"},
-    {"micro_lycee", "Micro-lycée"}, {"care_pathway", "Parcours de soins"},
-    {"moved_away", "Déménagement"}, {"no_contact", "Perte de contact"},
-    {"other", "Autre"}, {NULL, NULL}};
+static const s_word_t s_kind_words[] = {{"mission_locale", "Mission locale"},
+                                        {"ccas", "CCAS"},
+                                        {"asq", "Antenne sociale de quartier"},
+                                        {"departement", "Département"},
+                                        {"rectorat", "Rectorat"},
+                                        {"association", "Association"},
+                                        {"insertion", "Insertion"},
+                                        {"maison_de_quartier", "Maison de quartier"},
+                                        {"programme", "Équipe du programme"},
+                                        {"other", "Autre"},
+                                        {NULL, NULL}};
+static const s_word_t s_status_words[] = {{"accepted", "Orientées vers une structure"},
+                                          {"merged", "Rattachées à un dossier existant"},
+                                          {"ineligible", "Non éligibles"},
+                                          {"invalid", "Incomplètes ou invalides"},
+                                          {"waitlisted", "En liste d'attente"},
+                                          {"review", "En vérification (doublon possible)"},
+                                          {NULL, NULL}};
+static const s_word_t s_outcome_words[] = {{"training", "Formation"},
+                                           {"employment", "Emploi"},
+                                           {"civic_service", "Service civique"},
+                                           {"cej", "Contrat d'engagement jeune"},
+                                           {"micro_lycee", "Micro-lycée"},
+                                           {"care_pathway", "Parcours de soins"},
+                                           {"moved_away", "Déménagement"},
+                                           {"no_contact", "Perte de contact"},
+                                           {"other", "Autre"},
+                                           {NULL, NULL}};
 static const s_word_t s_delay_words[] = {
     {"referral_to_routing", "Orientation → attribution à une structure"},
     {"routing_to_acceptance", "Attribution → acceptation par la structure"},
@@ -81,12 +91,23 @@ static void s_esc(FILE *out, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        case '\'': fputs("&#39;", out); break;
-        default: fputc(*s, out);
+        case '&':
+            fputs("&amp;", out);
+            break;
+        case '<':
+            fputs("&lt;", out);
+            break;
+        case '>':
+            fputs("&gt;", out);
+            break;
+        case '"':
+            fputs("&quot;", out);
+            break;
+        case '\'':
+            fputs("&#39;", out);
+            break;
+        default:
+            fputc(*s, out);
         }
     }
 }
@@ -196,11 +217,12 @@ typedef struct {
 
 static void s_svg_open(FILE *out, const s_chart_t *c)
 {
-    fprintf(out,
-            "<figure id=\"%s\">\n<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" "
-            "aria-labelledby=\"%s-t %s-d\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
-            "font-family=\"sans-serif\" font-size=\"12\">\n<title id=\"%s-t\">",
-            c->id, c->id, c->id, S_W, S_H, S_W, S_H, c->id);
+    fprintf(
+        out,
+        "<figure id=\"%s\">\n<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" "
+        "aria-labelledby=\"%s-t %s-d\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+        "font-family=\"sans-serif\" font-size=\"12\">\n<title id=\"%s-t\">",
+        c->id, c->id, c->id, S_W, S_H, S_W, S_H, c->id);
     s_esc(out, c->title);
     fprintf(out, "</title>\n<desc id=\"%s-d\">", c->id);
     s_esc(out, c->desc);
@@ -231,8 +253,7 @@ static void s_axes(FILE *out, const s_chart_t *c, double max)
             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333333\"/>\n"
             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333333\"/>\n",
             S_ML, S_H - S_MB, x1, S_H - S_MB, S_ML, S_MT, S_ML, S_H - S_MB);
-    fprintf(out,
-            "<text transform=\"translate(16 %.1f) rotate(-90)\" text-anchor=\"middle\">",
+    fprintf(out, "<text transform=\"translate(16 %.1f) rotate(-90)\" text-anchor=\"middle\">",
             S_MT + plot_h / 2);
     s_esc(out, c->y_label);
     fprintf(out, "</text>\n");
@@ -364,8 +385,8 @@ static void s_hbars(FILE *out, const s_chart_t *c)
                     "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
                     "fill=\"%s\"><title>%g</title></rect>\n",
                     left, y + band * 0.15, w, h, s_colours[0], c->v[k]);
-        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\">%g</text>\n", left + w + 6,
-                y + band / 2 + 4, c->v[k]);
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\">%g</text>\n", left + w + 6, y + band / 2 + 4,
+                c->v[k]);
     }
     s_svg_close(out, c);
 }
@@ -424,15 +445,14 @@ static void s_area(FILE *out, const s_chart_t *c, double envelope)
     free(base);
     /* Month labels under their points (the centre, for a single month). */
     for (size_t k = 0; k < n; k++) {
-        double x = n < 2 ? (s_area_x(0, n, false) + s_area_x(0, n, true)) / 2
-                         : s_area_x(k, n, false);
+        double x =
+            n < 2 ? (s_area_x(0, n, false) + s_area_x(0, n, true)) / 2 : s_area_x(k, n, false);
         if (n > 8)
             fprintf(out,
                     "<text transform=\"translate(%.1f %.1f) rotate(-45)\" text-anchor=\"end\">",
                     x + 4, S_H - S_MB + 16);
         else
-            fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", x,
-                    S_H - S_MB + 16);
+            fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", x, S_H - S_MB + 16);
         s_esc(out, c->cats[k]);
         fprintf(out, "</text>\n");
     }
@@ -482,6 +502,12 @@ static void s_row(FILE *out, const char *head, const char *fmt, ...)
     fputs("</tr>\n", out);
 }
 
+/* "s" after a count above one, as French writes "1 dossier", "2 dossiers". */
+static const char *s_s(long long n)
+{
+    return n > 1 ? "s" : "";
+}
+
 static const char *s_partner_name(const config_t *cfg, const char *id)
 {
     const config_partner_t *p = config_partner(cfg, id);
@@ -501,9 +527,11 @@ static void s_referrals(FILE *out, const json_t *r, const config_t *cfg)
     size_t n_cat = json_array_size(months), n_ser = json_array_size(kinds);
     const char **cats = calloc(n_cat + 1, sizeof *cats), **sers = calloc(n_ser + 1, sizeof *sers);
     double *v = calloc(n_cat * n_ser + 1, sizeof *v);
-    fprintf(out, "<section id=\"orientations\">\n<h2>Orientations reçues</h2>\n"
-                 "<p>%lld orientations reçues sur la période.</p>\n",
-            s_int(ref, "total"));
+    long long total = s_int(ref, "total");
+    fprintf(out,
+            "<section id=\"orientations\">\n<h2>Orientations reçues</h2>\n"
+            "<p>%lld orientation%s reçue%s sur la période.</p>\n",
+            total, s_s(total), s_s(total));
     if (cats && sers && v) {
         for (size_t k = 0; k < n_cat; k++)
             cats[k] = json_string_value(json_array_get(months, k));
@@ -514,11 +542,18 @@ static void s_referrals(FILE *out, const json_t *r, const config_t *cfg)
                 v[s * n_cat + k] = (double)json_integer_value(
                     json_object_get(s_get(json_array_get(by_month, k), "by_kind"), kind));
         }
-        s_chart_t c = {"chart-referrals", "Orientations reçues par mois et par type de partenaire",
+        s_chart_t c = {"chart-referrals",
+                       "Orientations reçues par mois et par type de partenaire",
                        "Histogramme empilé : pour chaque mois, le nombre d'orientations reçues, "
                        "réparti par type de partenaire. Les chiffres sont dans les tableaux "
                        "ci-dessous.",
-                       "Orientations", n_cat, n_ser, cats, sers, v, false};
+                       "Orientations",
+                       n_cat,
+                       n_ser,
+                       cats,
+                       sers,
+                       v,
+                       false};
         s_bars(out, &c);
     }
     free(cats);
@@ -527,8 +562,7 @@ static void s_referrals(FILE *out, const json_t *r, const config_t *cfg)
 
     size_t i;
     const json_t *e;
-    s_table_open(out, "Orientations par mois",
-                 (const char *const[]){"Mois", "Orientations", NULL});
+    s_table_open(out, "Orientations par mois", (const char *const[]){"Mois", "Orientations", NULL});
     json_array_foreach(by_month, i, e)
         s_row(out, s_str(e, "month"), "<td>%lld</td>", s_int(e, "total"));
     s_table_close(out);
@@ -570,16 +604,14 @@ static void s_persons_eligibility(FILE *out, const json_t *r)
     s_row(out, "dont rattachées à un dossier existant (doublons)", "<td>%lld</td>",
           s_int(p, "merged"));
     const json_t *rpp = s_get(p, "referrals_per_person");
-    if (json_is_number(rpp))
-    {
+    if (json_is_number(rpp)) {
         char b[32];
         snprintf(b, sizeof b, "%.2f", json_number_value(rpp));
         for (char *c = b; *c; c++)
             if (*c == '.')
                 *c = ','; /* French decimal comma */
         s_row(out, "Orientations par jeune", "<td>%s</td>", b);
-    }
-    else
+    } else
         s_row(out, "Orientations par jeune", "<td>—</td>");
     s_table_close(out);
     fputs("</section>\n<section id=\"eligibilite\">\n<h2>Éligibilité</h2>\n<p>Taux "
@@ -612,9 +644,11 @@ static void s_routing(FILE *out, const json_t *r, const config_t *cfg)
     const json_t *ro = s_get(r, "routing");
     size_t i;
     const json_t *e;
-    fprintf(out, "<section id=\"orientation\">\n<h2>Attribution et acceptation</h2>\n"
-                 "<p>%lld dossiers ouverts sur la période.</p>\n",
-            s_int(ro, "cases"));
+    long long cases = s_int(ro, "cases");
+    fprintf(out,
+            "<section id=\"orientation\">\n<h2>Attribution et acceptation</h2>\n"
+            "<p>%lld dossier%s ouvert%s sur la période.</p>\n",
+            cases, s_s(cases), s_s(cases));
     s_table_open(out, "Par structure d'accompagnement",
                  (const char *const[]){"Structure", "Dossiers reçus", "Acceptés", "Refusés",
                                        "En attente de réponse", "Taux d'acceptation", NULL});
@@ -662,7 +696,7 @@ static void s_delays(FILE *out, const json_t *r)
     size_t n = json_array_size(bins);
     const char **cats = calloc(n + 1, sizeof *cats);
     double *v = calloc(n + 1, sizeof *v);
-    char (*labels)[32] = calloc(n + 1, sizeof *labels);
+    char(*labels)[32] = calloc(n + 1, sizeof *labels);
     if (cats && v && labels) {
         for (size_t i = 0; i < n; i++) {
             const json_t *b = json_array_get(bins, i);
@@ -676,7 +710,13 @@ static void s_delays(FILE *out, const json_t *r)
                        "Histogramme : nombre de dossiers acceptés selon le nombre de jours "
                        "écoulés entre la réception de l'orientation et l'acceptation par une "
                        "structure.",
-                       "Dossiers acceptés", n, 1, cats, ser, v, false};
+                       "Dossiers acceptés",
+                       n,
+                       1,
+                       cats,
+                       ser,
+                       v,
+                       false};
         s_bars(out, &c);
     }
     free(cats);
@@ -701,14 +741,14 @@ static void s_declines_waitlist(FILE *out, const json_t *r, const config_t *cfg)
     s_table_close(out);
     s_table_open(out, "Dossiers rendus, par structure",
                  (const char *const[]){"Structure", "Dossiers rendus", NULL});
-    json_array_foreach(s_get(d, "by_structure"), i, e)
-        s_row(out, s_structure_name(cfg, s_str(e, "structure")), "<td>%lld</td>",
-              s_int(e, "count"));
+    json_array_foreach(s_get(d, "by_structure"), i, e) s_row(
+        out, s_structure_name(cfg, s_str(e, "structure")), "<td>%lld</td>", s_int(e, "count"));
     s_table_close(out);
+    long long now = s_int(w, "waiting_now");
     fprintf(out,
-            "</section>\n<section id=\"attente\">\n<h2>Liste d'attente</h2>\n<p>%lld dossiers "
+            "</section>\n<section id=\"attente\">\n<h2>Liste d'attente</h2>\n<p>%lld dossier%s "
             "en liste d'attente aujourd'hui.</p>\n",
-            s_int(w, "waiting_now"));
+            now, s_s(now));
     s_table_open(out, "Liste d'attente par mois",
                  (const char *const[]){"Mois", "Inscrits", "Sortis (orientés)",
                                        "En attente en fin de mois", NULL});
@@ -724,9 +764,11 @@ static void s_outcomes(FILE *out, const json_t *r)
     const json_t *o = s_get(r, "outcomes"), *by = s_get(o, "by_outcome");
     size_t n = json_array_size(by), i;
     const json_t *e;
-    fprintf(out, "<section id=\"sorties\">\n<h2>Sorties du programme</h2>\n"
-                 "<p>%lld dossiers clos sur la période.</p>\n",
-            s_int(o, "closed"));
+    long long closed = s_int(o, "closed");
+    fprintf(out,
+            "<section id=\"sorties\">\n<h2>Sorties du programme</h2>\n"
+            "<p>%lld dossier%s clos sur la période.</p>\n",
+            closed, s_s(closed));
     const char **cats = calloc(n + 1, sizeof *cats);
     double *v = calloc(n + 1, sizeof *v);
     if (cats && v) {
@@ -735,18 +777,24 @@ static void s_outcomes(FILE *out, const json_t *r)
             v[i] = (double)s_int(json_array_get(by, i), "count");
         }
         const char *ser[] = {"Dossiers clos"};
-        s_chart_t c = {"chart-outcomes", "Situation à la sortie du programme",
+        s_chart_t c = {"chart-outcomes",
+                       "Situation à la sortie du programme",
                        "Diagramme en barres : nombre de dossiers clos pour chaque situation de "
                        "sortie.",
-                       "Nombre de dossiers clos", n, 1, cats, ser, v, false};
+                       "Nombre de dossiers clos",
+                       n,
+                       1,
+                       cats,
+                       ser,
+                       v,
+                       false};
         s_hbars(out, &c);
     }
     free(cats);
     free(v);
     s_table_open(out, "Sorties", (const char *const[]){"Situation à la sortie", "Dossiers", NULL});
-    json_array_foreach(by, i, e)
-        s_row(out, s_word(s_outcome_words, s_str(e, "outcome")), "<td>%lld</td>",
-              s_int(e, "count"));
+    json_array_foreach(by, i, e) s_row(out, s_word(s_outcome_words, s_str(e, "outcome")),
+                                       "<td>%lld</td>", s_int(e, "count"));
     s_table_close(out);
     fputs("</section>\n", out);
 }
@@ -760,8 +808,9 @@ static void s_budget(FILE *out, const json_t *r)
     s_table_open(out, "Budget à ce jour", (const char *const[]){"Poste", "Montant", NULL});
     fputs("<tr><th scope=\"row\">Enveloppe du programme</th><td>", out);
     s_money(out, s_int(b, "envelope_eur") * 100);
-    fprintf(out, "</td></tr>\n<tr><th scope=\"row\">Réservé (%lld dossier%s attribué%s, sans "
-                 "contrat)</th><td>",
+    fprintf(out,
+            "</td></tr>\n<tr><th scope=\"row\">Réservé (%lld dossier%s attribué%s, sans "
+            "contrat)</th><td>",
             s_int(b, "reserved_places"), s_int(b, "reserved_places") > 1 ? "s" : "",
             s_int(b, "reserved_places") > 1 ? "s" : "");
     s_money(out, s_int(b, "reserved_eur") * 100);
@@ -787,11 +836,18 @@ static void s_budget(FILE *out, const json_t *r)
             v[2 * n + i] = (double)s_int(e, "reserved_cents") / 100;
         }
         const char *ser[] = {"Versé", "Engagé, à verser", "Réservé"};
-        s_chart_t c = {"chart-budget", "Utilisation du budget en fin de mois",
+        s_chart_t c = {"chart-budget",
+                       "Utilisation du budget en fin de mois",
                        "Aires empilées : pour chaque fin de mois, le montant déjà versé, le "
                        "montant engagé par les contrats et restant à verser, et le montant "
                        "réservé pour les dossiers attribués sans contrat.",
-                       "Euros", n, 3, cats, ser, v, true};
+                       "Euros",
+                       n,
+                       3,
+                       cats,
+                       ser,
+                       v,
+                       true};
         s_area(out, &c, (double)s_int(b, "envelope_eur"));
     }
     free(cats);
@@ -835,8 +891,9 @@ int report_html_write(const json_t *r, const config_t *cfg, FILE *out, char *err
           "<title>Rapport d'évaluation — ",
           out);
     s_esc(out, cfg->programme_name);
-    fprintf(out, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<header>\n"
-                 "<h1>Rapport d'évaluation</h1>\n<p class=\"meta\">",
+    fprintf(out,
+            "</title>\n<style>\n%s</style>\n</head>\n<body>\n<header>\n"
+            "<h1>Rapport d'évaluation</h1>\n<p class=\"meta\">",
             s_style);
     s_esc(out, cfg->programme_name);
     fputs("<br>Période : ", out);

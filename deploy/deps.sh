@@ -8,7 +8,8 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config
       libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
       libcriterion-dev libutf8proc-dev libcsv-dev libconfig-dev libjansson-dev
-      valgrind python3 python3-zmq python3-protobuf protobuf-compiler)
+      valgrind python3 python3-zmq python3-protobuf protobuf-compiler
+      chromium)  # headless, for the HTML report's browser test (tests/report)
 if [ "${1:-}" = "--bench" ]; then
   pkgs+=(nats-server libnats-dev)
 fi

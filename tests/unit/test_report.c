@@ -128,7 +128,7 @@ static Relais__V1__Envelope *s_request(s_broker_t *b, service_endpoint_t ep,
     return out;
 }
 
-#define ST(x) RELAIS__V1__CASE_STATE__CASE_##x
+#define ST(x)  RELAIS__V1__CASE_STATE__CASE_##x
 #define ACK(x) RELAIS__V1__ACK_STATUS__ACK_##x
 #define ACT(x) RELAIS__V1__ACTION_KIND__ACTION_##x
 #define OUT(x) RELAIS__V1__OUTCOME__OUTCOME_##x
@@ -201,8 +201,8 @@ static void s_accept(s_broker_t *b, const char *structure, const char *case_id)
 }
 
 /* Accepted -> diagnosis -> plan -> contract from ON to END ("" : longest). */
-static void s_to_contract(s_broker_t *b, const char *structure, const char *case_id,
-                          const char *on, const char *end)
+static void s_to_contract(s_broker_t *b, const char *structure, const char *case_id, const char *on,
+                          const char *end)
 {
     s_act(b, structure, case_id, ACT(MILESTONE), ST(DIAGNOSIS_DONE), 0, NULL, on, NULL,
           ST(DIAGNOSIS_DONE));
@@ -446,8 +446,8 @@ Test(report, period_filters_referrals_and_cases)
     /* The budget is the programme's, whatever the period. */
     s_int(r, "budget.committed_cents", 600000);
     json_decref(r);
-    report_period_t march = {.has_from = true, .from = {2026, 3, 2}, .has_to = true,
-                             .to = {2026, 3, 2}};
+    report_period_t march = {
+        .has_from = true, .from = {2026, 3, 2}, .has_to = true, .to = {2026, 3, 2}};
     r = s_report(&march);
     s_int(r, "referrals.total", 7);
     s_int(r, "routing.cases", 4);
@@ -468,9 +468,9 @@ Test(report, formats_show_no_personal_data)
         cr_assert_eq(report_write(r, s_cfg, (report_format_t)f, out, err, sizeof err), 0, "%s",
                      err);
         fclose(out);
-        static const char *const personal[] = {"Durand", "DURAND", "Léa", "Bernard", "Inès",
-                                               "2004-05-06", "1990-01-01", "plus de place",
-                                               NULL};
+        static const char *const personal[] = {"Durand",     "DURAND",        "Léa",
+                                               "Bernard",    "Inès",          "2004-05-06",
+                                               "1990-01-01", "plus de place", NULL};
         for (size_t i = 0; personal[i]; i++)
             cr_expect_null(strstr(text, personal[i]), "format %d shows \"%s\"", f, personal[i]);
         if (f == REPORT_CSV) {
@@ -503,9 +503,9 @@ static payments_total_t s_pay(int year, int month)
 {
     payments_total_t t;
     char err[256] = "";
-    cr_assert_eq(payments_month(s_data, s_cfg, year, month, NULL, PAYMENTS_TEXT, &t, err,
-                                sizeof err),
-                 0, "%s", err);
+    cr_assert_eq(
+        payments_month(s_data, s_cfg, year, month, NULL, PAYMENTS_TEXT, &t, err, sizeof err), 0,
+        "%s", err);
     return t;
 }
 
@@ -621,9 +621,9 @@ static char *s_notice(const char *case_id, const char *partner, const char *ref,
     return text;
 }
 
-#define APPEAL                                                                                 \
-    "recours gracieux auprès du président du CCAS, puis recours contentieux devant le "        \
-    "tribunal administratif de Besançon, dans un délai de deux mois à compter de la "         \
+#define APPEAL                                                                                     \
+    "recours gracieux auprès du président du CCAS, puis recours contentieux devant le "          \
+    "tribunal administratif de Besançon, dans un délai de deux mois à compter de la "           \
     "notification"
 
 Test(notice, declined_by_every_structure)
@@ -635,8 +635,8 @@ Test(notice, declined_by_every_structure)
           ST(ROUTED));
     /* Palente: then assoc-insertion, the default asq-centre, the programme
      * team; each hands it back. */
-    s_act(&b, "assoc-insertion", "C0000004", ACT(DECLINE), 0, 0, "hors de notre public", NULL,
-          NULL, ST(ROUTED));
+    s_act(&b, "assoc-insertion", "C0000004", ACT(DECLINE), 0, 0, "hors de notre public", NULL, NULL,
+          ST(ROUTED));
     s_act(&b, "asq-centre", "C0000004", ACT(DECLINE), 0, 0, "pas de référent disponible", NULL,
           NULL, ST(ROUTED));
     s_act(&b, "ccas-programme", "C0000004", ACT(DECLINE), 0, 0, "aucune solution", NULL, NULL,
@@ -646,8 +646,8 @@ Test(notice, declined_by_every_structure)
     cr_expect_not_null(strstr(text, "AVIS DE DÉCISION"), "%s", text);
     cr_expect_not_null(strstr(text, "Dossier : C0000004\n"), "%s", text);
     cr_expect_not_null(strstr(text, "Destinataire : Noah Petit\n"), "%s", text);
-    cr_expect_not_null(strstr(text, "Orientation reçue le 2 mars 2026, de la part de : CCAS"),
-                       "%s", text);
+    cr_expect_not_null(strstr(text, "Orientation reçue le 2 mars 2026, de la part de : CCAS"), "%s",
+                       text);
     cr_expect_not_null(strstr(text, "aucune structure d'accompagnement n'a pu vous accueillir "
                                     "(décision du 23 mars 2026)"),
                        "%s", text);
@@ -711,8 +711,8 @@ Test(notice, waitlisted_with_its_position)
             ACK(ACCEPTED), "C0000002");
     s_refer(&b, "rectorat", "re-1", "Bernard", "Inès", "2006-07-08", "Battant", NONE,
             ACK(WAITLISTED), "C0000003");
-    s_refer(&b, "rectorat", "re-2", "Petit", "Noah", "2003-11-12", "Palente", NONE,
-            ACK(WAITLISTED), "C0000004");
+    s_refer(&b, "rectorat", "re-2", "Petit", "Noah", "2003-11-12", "Palente", NONE, ACK(WAITLISTED),
+            "C0000004");
     s_on(2026, 4, 3);
     /* C0000001 ends (closed before a contract): its place goes to the
      * first waitlisted case; C0000004 moves up to position 1. */
@@ -724,8 +724,8 @@ Test(notice, waitlisted_with_its_position)
     cr_expect_not_null(strstr(text, "Destinataire : Noah Petit\n"), "%s", text);
     cr_expect_not_null(strstr(text, "liste d'attente"), "%s", text);
     cr_expect_not_null(strstr(text, "en position 2, et sera orientée"), "%s", text);
-    cr_expect_not_null(strstr(text, "votre demande est en position 1 sur la liste d'attente"),
-                       "%s", text);
+    cr_expect_not_null(strstr(text, "votre demande est en position 1 sur la liste d'attente"), "%s",
+                       text);
     cr_expect_null(strstr(text, "  - 2\n"), "the bare position is not a reason: %s", text);
     cr_expect_not_null(strstr(text, APPEAL), "%s", text);
     free(text);
