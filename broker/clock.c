@@ -1,6 +1,8 @@
 /*  clock — injectable time source.  See clock.h. */
 #include "clock.h"
 
+#include "date.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,4 +75,20 @@ void clock_format(int64_t secs, char out[static 21])
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+bool clock_parse(const char *s, int64_t *out)
+{
+    char day[11];
+    date_t d;
+    int h, m, sec, n = 0;
+    if (!s || strlen(s) != 20 || s[10] != 'T' || s[19] != 'Z')
+        return false;
+    memcpy(day, s, 10);
+    day[10] = '\0';
+    if (!date_parse_iso(day, &d) || sscanf(s + 11, "%2d:%2d:%2d%n", &h, &m, &sec, &n) != 3 ||
+        n != 8 || h > 23 || m > 59 || sec > 60 || h < 0 || m < 0 || sec < 0)
+        return false;
+    *out = date_to_days(d) * 86400 + h * 3600 + m * 60 + sec;
+    return true;
 }

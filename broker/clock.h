@@ -12,6 +12,7 @@
 #ifndef RELAIS_CLOCK_H
 #define RELAIS_CLOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Unix seconds. */
@@ -21,5 +22,8 @@ void clock_set(int64_t now);
 void clock_reset(void);
 /* Formats unix seconds as ISO 8601 UTC, "2026-11-30T08:15:00Z". */
 void clock_format(int64_t secs, char out[static 21]);
+/* The inverse: "YYYY-MM-DDTHH:MM:SSZ" (as clock_format writes, e.g. a
+ * StatusEvent's "at") to unix seconds.  False when S is not exactly that. */
+bool clock_parse(const char *s, int64_t *out);
 
 #endif

@@ -1,9 +1,12 @@
-/*  relais-admin — the programme team's tool: backup, verify, budget, cases.
+/*  relais-admin — the programme team's tool: backup, verify, budget, cases,
+ *  payments, notice, report.
  *
- *  Every command only reads the store (admin.h): the broker stays its one
- *  writer and may keep running.  This file is the command line around
- *  admin.c: options, the configuration (for the envelope and the price of
- *  a place), exit codes, and the --help a programme officer reads.
+ *  Every command only reads the store (admin.h, payments.h, notice.h,
+ *  report.h): the broker stays its one writer and may keep running.  This
+ *  file is the command line around those modules: options, the
+ *  configuration (for the envelope, the price of a place, the partners'
+ *  kinds and the structures' quartiers), exit codes, and the --help a
+ *  programme officer reads.
  *
  *  Exit codes: 0 done; 1 usage error, bad configuration, store that
  *  cannot be opened or read, backup not made; 2 verify (or the backup's
@@ -11,9 +14,13 @@
  */
 #include "admin.h"
 #include "config.h"
+#include "notice.h"
+#include "payments.h"
+#include "report.h"
 #include "vocab.h"
 
 #include <getopt.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,50 +30,70 @@ enum { S_EXIT_OK = 0, S_EXIT_FAIL = 1, S_EXIT_PROBLEMS = 2 };
 
 static void s_usage(FILE *out)
 {
-    fprintf(
-        out,
-        "Usage: relais-admin [--data DIR] [--config FILE] [--json] COMMAND [ARGS]\n"
-        "\n"
-        "The programme team's tool.  It only reads the broker's data: the broker can\n"
-        "keep running, and nothing you do here changes a case.  No command shows a\n"
-        "young person's name, birth date, contact details or notes: only ids.\n"
-        "\n"
-        "Commands:\n"
-        "  backup DEST     copy the data into DEST, a new (or empty) directory, then\n"
-        "                  check the copy; safe while the broker runs (the copy is\n"
-        "                  one consistent moment).  The copy is readable by you only:\n"
-        "                  it holds personal data: keep it safe.  To restore,\n"
-        "                  stop the broker and start it with --data DEST.\n"
-        "  verify          check that the records agree with one another (cases,\n"
-        "                  young people, structure queues and loads, partner event\n"
-        "                  feeds, waitlist, budget); prints one line per problem,\n"
-        "                  \"problem: ...\", then a summary line.\n"
-        "  budget          the envelope, the places committed (contract signed) and\n"
-        "                  reserved (routed, no contract yet), what is free, and the\n"
-        "                  waitlist.\n"
-        "  cases [--state STATE] [--structure ID]\n"
-        "                  list the cases, oldest first: case, state, structure,\n"
-        "                  created and routed days, outcome, referring partners.\n"
-        "                  STATE: routed accepted diagnosis_done plan_agreed\n"
-        "                  contract_signed closed waitlisted review declined.\n"
-        "\n"
-        "Options:\n"
-        "  --data DIR      the broker's data directory (default: var/data)\n"
-        "  --config FILE   the broker's configuration, for the envelope and the\n"
-        "                  allowance (default: the built-in Besançon configuration)\n"
-        "  --json          print one JSON document instead of text\n"
-        "  --help          this help\n"
-        "  --version       print the version\n"
-        "\n"
-        "Exit status: 0 done; 1 wrong usage, or the data or configuration cannot be\n"
-        "read, or no backup was made; 2 verify (or the check of a backup) found\n"
-        "problems: keep the broker's logs and contact the technical team.\n"
-        "\n"
-        "Examples:\n"
-        "  relais-admin --data /var/lib/relais backup /srv/backup/relais-2026-11-30\n"
-        "  relais-admin --data /var/lib/relais verify\n"
-        "  relais-admin --data /var/lib/relais --json budget\n"
-        "  relais-admin --data /var/lib/relais cases --state routed --structure asq-planoise\n");
+    fprintf(out,
+            "Usage: relais-admin [--data DIR] [--config FILE] [--json] COMMAND [ARGS]\n"
+            "\n"
+            "The programme team's tool.  It only reads the broker's data: the broker can\n"
+            "keep running, and nothing you do here changes a case.  No command shows a\n"
+            "young person's name, birth date, contact details or notes: only ids.\n"
+            "\n"
+            "Commands:\n"
+            "  backup DEST     copy the data into DEST, a new (or empty) directory, then\n"
+            "                  check the copy; safe while the broker runs (the copy is\n"
+            "                  one consistent moment).  The copy is readable by you only:\n"
+            "                  it holds personal data: keep it safe.  To restore,\n"
+            "                  stop the broker and start it with --data DEST.\n"
+            "  verify          check that the records agree with one another (cases,\n"
+            "                  young people, structure queues and loads, partner event\n"
+            "                  feeds, waitlist, budget); prints one line per problem,\n"
+            "                  \"problem: ...\", then a summary line.\n"
+            "  budget          the envelope, the places committed (contract signed) and\n"
+            "                  reserved (routed, no contract yet), what is free, and the\n"
+            "                  waitlist.\n"
+            "  cases [--state STATE] [--structure ID]\n"
+            "                  list the cases, oldest first: case, state, structure,\n"
+            "                  created and routed days, outcome, referring partners.\n"
+            "                  STATE: routed accepted diagnosis_done plan_agreed\n"
+            "                  contract_signed closed waitlisted review declined.\n"
+            "  payments --month YYYY-MM [--csv]\n"
+            "                  the allowances due that month: one line per contract active\n"
+            "                  in the month (case id = payment reference, structure,\n"
+            "                  contract dates, amount prorated by days), then the total.\n"
+            "                  --csv: case_id,structure_id,contract_start,contract_end,due_eur\n"
+            "  notice --case ID | --referral PARTNER:REF\n"
+            "                  the decision notice, in French, to read or hand to the young\n"
+            "                  person, for a case declined by every structure, waitlisted\n"
+            "                  or held for review, or for an ineligible referral: the\n"
+            "                  decision, its reasons and the means of appeal.\n"
+            "  report [--from DATE] [--to DATE] [--format text|csv|json|html]\n"
+            "                  the evaluation report on the referrals received and cases\n"
+            "                  opened in the period (DATE: YYYY-MM-DD, inclusive): referrals\n"
+            "                  by partner, duplicates, eligibility, routing and acceptance,\n"
+            "                  delays, declines, waitlist, outcomes, budget.  html: one\n"
+            "                  self-contained page with charts (redirect it to a file).\n"
+            "\n"
+            "Options:\n"
+            "  --data DIR      the broker's data directory (default: var/data)\n"
+            "  --config FILE   the broker's configuration, for the envelope and the\n"
+            "                  allowance (default: the built-in Besançon configuration)\n"
+            "  --json          print one JSON document instead of text\n"
+            "  --help          this help\n"
+            "  --version       print the version\n"
+            "\n"
+            "Exit status: 0 done; 1 wrong usage, or the data or configuration cannot be\n"
+            "read, or no backup was made; 2 verify (or the check of a backup) found\n"
+            "problems: keep the broker's logs and contact the technical team.\n"
+            "\n"
+            "Examples:\n"
+            "  relais-admin --data /var/lib/relais backup /srv/backup/relais-2026-11-30\n"
+            "  relais-admin --data /var/lib/relais verify\n"
+            "  relais-admin --data /var/lib/relais --json budget\n"
+            "  relais-admin --data /var/lib/relais cases --state routed --structure asq-planoise\n"
+            "  relais-admin --data /var/lib/relais payments --month 2026-12 --csv > paiements.csv\n"
+            "  relais-admin --data /var/lib/relais notice --case C0000042\n"
+            "  relais-admin --data /var/lib/relais notice --referral mission-locale:ML-2026-0007\n"
+            "  relais-admin --data /var/lib/relais report --from 2026-01-01 --format html > "
+            "rapport.html\n");
 }
 
 static int s_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -81,10 +108,56 @@ static int s_usage_error(const char *fmt, ...)
     return S_EXIT_FAIL;
 }
 
+/* Options that belong to one command only. */
+typedef struct {
+    const char *state_word, *structure; /* cases */
+    const char *month;                  /* payments */
+    bool csv;                           /* payments */
+    const char *case_id, *referral;     /* notice */
+    const char *from, *to, *format;     /* report */
+} s_opts_t;
+
+/* Refuses an option given to a command it does not belong to. */
+static int s_check_opts(const char *command, const s_opts_t *o)
+{
+    static const struct {
+        const char *command, *name;
+        size_t offset;
+    } owned[] = {
+        {"cases", "--state", offsetof(s_opts_t, state_word)},
+        {"cases", "--structure", offsetof(s_opts_t, structure)},
+        {"payments", "--month", offsetof(s_opts_t, month)},
+        {"notice", "--case", offsetof(s_opts_t, case_id)},
+        {"notice", "--referral", offsetof(s_opts_t, referral)},
+        {"report", "--from", offsetof(s_opts_t, from)},
+        {"report", "--to", offsetof(s_opts_t, to)},
+        {"report", "--format", offsetof(s_opts_t, format)},
+    };
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) {
+        const char *v = *(const char *const *)((const char *)o + owned[i].offset);
+        if (v && strcmp(command, owned[i].command) != 0)
+            return s_usage_error("%s goes with the %s command, not %s", owned[i].name,
+                                 owned[i].command, command);
+    }
+    if (o->csv && strcmp(command, "payments") != 0)
+        return s_usage_error("--csv goes with the payments command, not %s", command);
+    return 0;
+}
+
+static int s_date_opt(const char *name, const char *value, bool *has, date_t *out)
+{
+    if (!value)
+        return 0;
+    if (!date_parse_iso(value, out))
+        return s_usage_error("%s %s: a day as YYYY-MM-DD is expected", name, value);
+    *has = true;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *data_dir = "var/data", *config_path = NULL;
-    const char *state_word = NULL, *structure = NULL;
+    s_opts_t o = {0};
     bool json = false;
     static const struct option opts[] = {
         {"data", required_argument, NULL, 'd'},
@@ -92,6 +165,13 @@ int main(int argc, char **argv)
         {"json", no_argument, NULL, 'j'},
         {"state", required_argument, NULL, 's'},
         {"structure", required_argument, NULL, 't'},
+        {"month", required_argument, NULL, 'm'},
+        {"csv", no_argument, NULL, 'C'},
+        {"case", required_argument, NULL, 'k'},
+        {"referral", required_argument, NULL, 'r'},
+        {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 'T'},
+        {"format", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -111,10 +191,31 @@ int main(int argc, char **argv)
             json = true;
             break;
         case 's':
-            state_word = optarg;
+            o.state_word = optarg;
             break;
         case 't':
-            structure = optarg;
+            o.structure = optarg;
+            break;
+        case 'm':
+            o.month = optarg;
+            break;
+        case 'C':
+            o.csv = true;
+            break;
+        case 'k':
+            o.case_id = optarg;
+            break;
+        case 'r':
+            o.referral = optarg;
+            break;
+        case 'f':
+            o.from = optarg;
+            break;
+        case 'T':
+            o.to = optarg;
+            break;
+        case 'F':
+            o.format = optarg;
             break;
         case 'h':
             s_usage(stdout);
@@ -128,24 +229,64 @@ int main(int argc, char **argv)
         }
     }
     if (optind >= argc)
-        return s_usage_error("%s", "a command is needed: backup, verify, budget or cases");
+        return s_usage_error("%s", "a command is needed: backup, verify, budget, cases, "
+                                   "payments, notice or report");
     const char *command = argv[optind++];
     int n_args = argc - optind;
-    bool is_cases = strcmp(command, "cases") == 0;
-    if (!is_cases && (state_word || structure))
-        return s_usage_error("--state and --structure go with the cases command, not %s", command);
+    if (s_check_opts(command, &o) != 0)
+        return S_EXIT_FAIL;
 
-    admin_case_filter_t filter = {0, structure};
-    if (state_word && (filter.state = vocab_case_state_parse(state_word)) <= 0)
-        return s_usage_error("unknown state '%s' (see relais-admin --help)", state_word);
+    admin_case_filter_t filter = {0, o.structure};
+    if (o.state_word && (filter.state = vocab_case_state_parse(o.state_word)) <= 0)
+        return s_usage_error("unknown state '%s' (see relais-admin --help)", o.state_word);
 
+    int year = 0, month = 0;
+    payments_format_t pay_format = o.csv ? PAYMENTS_CSV : json ? PAYMENTS_JSON : PAYMENTS_TEXT;
+    report_period_t period = {0};
+    int report_format = json ? REPORT_JSON : REPORT_TEXT;
+    char partner[128] = "";
+    const char *ref = NULL;
     if (strcmp(command, "backup") == 0) {
         if (n_args != 1)
             return s_usage_error("%s", "backup takes one argument: the destination directory");
-    } else if (strcmp(command, "verify") != 0 && strcmp(command, "budget") != 0 && !is_cases) {
-        return s_usage_error("unknown command '%s' (backup, verify, budget or cases)", command);
+    } else if (strcmp(command, "verify") != 0 && strcmp(command, "budget") != 0 &&
+               strcmp(command, "cases") != 0 && strcmp(command, "payments") != 0 &&
+               strcmp(command, "notice") != 0 && strcmp(command, "report") != 0) {
+        return s_usage_error("unknown command '%s' (backup, verify, budget, cases, payments, "
+                             "notice or report)",
+                             command);
     } else if (n_args != 0) {
         return s_usage_error("unexpected argument '%s'", argv[optind]);
+    }
+    if (strcmp(command, "payments") == 0) {
+        if (!o.month)
+            return s_usage_error("%s", "payments needs --month YYYY-MM");
+        if (payments_parse_month(o.month, &year, &month) != 0)
+            return s_usage_error("--month %s: a month as YYYY-MM is expected", o.month);
+        if (o.csv && json)
+            return s_usage_error("%s", "--csv and --json: choose one");
+    } else if (strcmp(command, "notice") == 0) {
+        if (!o.case_id == !o.referral)
+            return s_usage_error("%s", "notice needs --case ID or --referral PARTNER:REF");
+        if (o.referral) {
+            const char *colon = strchr(o.referral, ':');
+            if (!colon || colon == o.referral || !colon[1] ||
+                (size_t)(colon - o.referral) >= sizeof partner)
+                return s_usage_error("--referral %s: PARTNER:REF is expected "
+                                     "(e.g. mission-locale:ML-2026-0007)",
+                                     o.referral);
+            memcpy(partner, o.referral, (size_t)(colon - o.referral));
+            partner[colon - o.referral] = '\0';
+            ref = colon + 1;
+        }
+    } else if (strcmp(command, "report") == 0) {
+        if (o.format && (report_format = report_format_parse(o.format)) < 0)
+            return s_usage_error("--format %s: text, csv, json or html", o.format);
+        if (s_date_opt("--from", o.from, &period.has_from, &period.from) != 0 ||
+            s_date_opt("--to", o.to, &period.has_to, &period.to) != 0)
+            return S_EXIT_FAIL;
+        if (period.has_from && period.has_to && date_compare(period.from, period.to) > 0)
+            return s_usage_error("--from %s is after --to %s", o.from, o.to);
     }
 
     char err[512];
@@ -157,14 +298,26 @@ int main(int argc, char **argv)
     }
     size_t problems = 0;
     int rc;
-    if (strcmp(command, "backup") == 0)
+    if (strcmp(command, "backup") == 0) {
         rc = admin_backup(data_dir, argv[optind], cfg, stdout, json, &problems, err, sizeof err);
-    else if (strcmp(command, "verify") == 0)
+    } else if (strcmp(command, "verify") == 0) {
         rc = admin_verify(data_dir, cfg, stdout, json, &problems, err, sizeof err);
-    else if (strcmp(command, "budget") == 0)
+    } else if (strcmp(command, "budget") == 0) {
         rc = admin_budget(data_dir, cfg, stdout, json, NULL, err, sizeof err);
-    else
+    } else if (strcmp(command, "cases") == 0) {
         rc = admin_cases(data_dir, stdout, json, &filter, NULL, err, sizeof err);
+    } else if (strcmp(command, "payments") == 0) {
+        rc = payments_month(data_dir, cfg, year, month, stdout, pay_format, NULL, err, sizeof err);
+    } else if (strcmp(command, "notice") == 0) {
+        rc = o.case_id ? notice_case(data_dir, cfg, o.case_id, stdout, err, sizeof err)
+                       : notice_referral(data_dir, cfg, partner, ref, stdout, err, sizeof err);
+    } else {
+        json_t *doc = NULL;
+        rc = report_compute(data_dir, cfg, &period, &doc, err, sizeof err);
+        if (rc == 0)
+            rc = report_write(doc, cfg, (report_format_t)report_format, stdout, err, sizeof err);
+        json_decref(doc);
+    }
     config_free(&cfg);
     if (rc != 0) {
         fprintf(stderr, "relais-admin: %s\n", err);
