@@ -36,10 +36,10 @@
 
 /* LMDB's default maximum key size: a partner_ref longer than this cannot
  * be a key (the broker's validation allows far less anyway). */
-#define S_MAX_REF   511
-#define S_DUE_KEY   16
-#define S_SEQ_KEY   "seq"
-#define S_PATH_MAX  PATH_MAX
+#define S_MAX_REF  511
+#define S_DUE_KEY  16
+#define S_SEQ_KEY  "seq"
+#define S_PATH_MAX PATH_MAX
 
 struct relais_outbox_t {
     MDB_env *env;
@@ -679,6 +679,31 @@ done:
     return rc == 0 ? RELAIS_OK : RELAIS_ESYS;
 }
 
+int relais_outbox_next_due(relais_outbox_t *self, int64_t *at_ms)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    *at_ms = 0;
+    int rc = mdb_txn_begin(self->env, NULL, MDB_RDONLY, &txn);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, self->due, &cur);
+    if (rc == 0)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    if (rc == 0 && k.mv_size == S_DUE_KEY) {
+        *at_ms = (int64_t)s_u64_decode(k.mv_data);
+        if (*at_ms == 0)
+            *at_ms = 1; /* 0 means "nothing queued" */
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    if (txn)
+        mdb_txn_abort(txn);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return s_lmdb_error(self, "reading the queue", rc);
+    return RELAIS_OK;
+}
+
 int relais_outbox_get(relais_outbox_t *self, const char *partner_ref, relais_outbox_fn fn,
                       void *arg)
 {
@@ -801,8 +826,8 @@ static int s_foreach_one(void *arg, const char *ref, const s_entry_t *e)
     return 0;
 }
 
-int relais_outbox_foreach(relais_outbox_t *self, relais_outbox_state_t state,
-                          relais_outbox_fn fn, void *arg)
+int relais_outbox_foreach(relais_outbox_t *self, relais_outbox_state_t state, relais_outbox_fn fn,
+                          void *arg)
 {
     s_foreach_walk_t w = {.state = state, .fn = fn, .arg = arg};
     return s_walk(self, s_foreach_one, &w);

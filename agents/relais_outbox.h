@@ -166,6 +166,9 @@ int relais_outbox_drain(relais_outbox_t *self, relais_client_t *client, int max_
 /* Counts per state, the age of the oldest queued entry and the next due
  * time.  O(n). */
 int relais_outbox_stats(relais_outbox_t *self, relais_outbox_stats_t *out);
+/* The earliest next attempt of a queued entry into *AT_MS (0: nothing is
+ * queued): when a caller's next drain has something to do.  O(log n). */
+int relais_outbox_next_due(relais_outbox_t *self, int64_t *at_ms);
 /* Calls FN for the entry of PARTNER_REF.  RELAIS_OK (FN called), 1 (no
  * such entry), or RELAIS_ESYS. */
 int relais_outbox_get(relais_outbox_t *self, const char *partner_ref, relais_outbox_fn fn,
@@ -173,8 +176,8 @@ int relais_outbox_get(relais_outbox_t *self, const char *partner_ref, relais_out
 /* Calls FN for every entry in STATE (0: every entry), in partner_ref
  * order, inside one read transaction: FN must not write to the outbox.
  * O(n). */
-int relais_outbox_foreach(relais_outbox_t *self, relais_outbox_state_t state,
-                          relais_outbox_fn fn, void *arg);
+int relais_outbox_foreach(relais_outbox_t *self, relais_outbox_state_t state, relais_outbox_fn fn,
+                          void *arg);
 
 /* The delay before the next attempt after FAILURES (>= 1) failed ones,
  * with R in [0, 1) choosing the jitter (0.5: none): what drain uses with a
