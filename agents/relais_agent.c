@@ -228,6 +228,7 @@ typedef struct {
     size_t broker_errors;
     size_t earlier; /* entries from earlier runs answered meanwhile */
     bool put_failed;
+    bool connect_failed; /* a bad --broker: the rows are queued, but say so */
     bool output_failed;
 } s_submit_t;
 
@@ -269,7 +270,8 @@ static int s_row_cmp(const void *a, const void *b)
     return c ? c : (x->line > y->line) - (x->line < y->line);
 }
 
-/* The first row (lowest line) of REF, or NULL.  O(log n). */
+/* The index in by_ref of REF's first row (lowest line); *FOUND says
+ * whether there is one.  O(log n). */
 static size_t s_find_ref(const s_submit_t *s, const char *ref, bool *found)
 {
     size_t lo = 0, hi = s->n_rows;
@@ -456,17 +458,22 @@ static void s_print_summary(s_submit_t *s)
 }
 
 /* Delivers for up to WAIT_S seconds: drain passes, sleeping in between
- * until the next entry is due, while this file has unanswered rows. */
+ * until the next entry is due, while this file has unanswered rows.  The
+ * reason the last pass could not reach the broker goes to REASON. */
 static void s_deliver(s_submit_t *s, uint64_t wait_s, char *reason, size_t reasonlen)
 {
     relais_client_t *client = NULL;
     int64_t deadline = s_monotonic_ms() + (int64_t)wait_s * 1000;
     if (wait_s == 0)
         return;
-    client = cli_connect(s->g);
-    if (!client)
+    client = cli_connect(s->g); /* prints why it failed */
+    if (!client) {
+        s->connect_failed = true;
         return;
-    while (!cli_interrupted() && s_still_queued(s) > 0) {
+    }
+    /* At least one pass, even when every row of this file is answered
+     * already: entries left by earlier runs are due too. */
+    for (bool first = true; !cli_interrupted() && (first || s_still_queued(s) > 0); first = false) {
         int64_t left = deadline - s_monotonic_ms();
         if (left <= 0)
             break;
@@ -558,7 +565,9 @@ static int s_cmd_submit(const cli_global_t *g, const char *path, const char *sta
     } else if (read_rc < 0) {
         fprintf(stderr, "%s: %s\n", S_PROGRAM, err);
         status = CLI_EXIT_USAGE;
-    } else if (cli_interrupted())
+    } else if (s.connect_failed)
+        status = CLI_EXIT_USAGE;
+    else if (cli_interrupted())
         status = CLI_EXIT_INTERRUPTED;
     else if (s.output_failed) {
         fprintf(stderr, "%s: cannot write the results to standard output\n", S_PROGRAM);
