@@ -36,7 +36,7 @@ echo "== Cases routed to each structure, awaiting an answer"
 for s in asq-planoise asq-montrapon mdq-clairs-soleils mdq-battant mdq-palente assoc-insertion asq-centre ccas-programme; do
   n=$("$bin/agents/relais-intake" --as "$s" --json list | grep -c '"case_id"' || true)
   echo "-- $s: $n case(s) awaiting an answer; the first three:"
-  "$bin/agents/relais-intake" --as "$s" list | grep -A1 '^case ' | grep -v '^--' | head -n 6
+  "$bin/agents/relais-intake" --as "$s" list | grep -A1 '^case ' | grep -v '^--' | head -n 6 || true # grep finds nothing for a structure without cases
 done
 echo
 echo "== The Mission locale's status events (closed loop), the last five"
