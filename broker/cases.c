@@ -7,7 +7,9 @@
  */
 #include "cases.h"
 
+#include "allowance.h"
 #include "clock.h"
+#include "log.h"
 #include "date.h"
 #include "feed.h"
 #include "normalize.h"
@@ -157,12 +159,18 @@ static int s_emit(store_txn_t *t, const case_rec_t *rec, const char *structure_i
 
 /* ---- budget and waitlist ---------------------------------------------- */
 
+/* Places not yet under contract are counted in whole euros
+ * ("budget:reserved_eur"); contracts in cents ("budget:committed_cents"),
+ * being prorated by days.  reserved + committed never exceed the
+ * envelope: a case is routed only when one more place fits. */
 static int s_place_fits(cases_t *self, store_txn_t *t, int *fits)
 {
-    uint64_t reserved;
+    uint64_t reserved, committed;
     int rc = store_counter_get(t, "budget:reserved_eur", &reserved);
     if (rc == 0)
-        *fits = reserved + self->place_eur <= self->cfg->envelope_eur;
+        rc = store_counter_get(t, "budget:committed_cents", &committed);
+    if (rc == 0)
+        *fits = (reserved + self->place_eur) * 100 + committed <= self->cfg->envelope_eur * 100;
     return rc;
 }
 
@@ -178,6 +186,14 @@ static int s_release(cases_t *self, store_txn_t *t, case_rec_t *rec)
         return 0;
     rec->holds_place = false;
     return store_counter_add(t, "budget:reserved_eur", -(int64_t)self->place_eur, NULL);
+}
+
+/* Sets the case's contract commitment to CENTS (from its current value). */
+static int s_commit_contract(store_txn_t *t, case_rec_t *rec, int64_t cents)
+{
+    int64_t delta = cents - rec->commitment_cents;
+    rec->commitment_cents = cents;
+    return delta ? store_counter_add(t, "budget:committed_cents", delta, NULL) : 0;
 }
 
 /* ---- routing ---------------------------------------------------------- */
@@ -219,11 +235,16 @@ static int s_route(cases_t *self, store_txn_t *t, case_rec_t *rec)
 }
 
 typedef struct {
+    store_txn_t *t;
+    bool housing_only; /* this pass: only cases whose needs include housing */
     char case_id[CASES_ID_MAX];
     unsigned char key[8];
     int found;
+    int rc;
 } s_first_t;
 
+/* The first waitlisted case in arrival order (with HOUSING_ONLY, the first
+ * whose needs include housing). */
 static int s_first_waiting(void *arg, const MDB_val *key, const MDB_val *val)
 {
     s_first_t *f = arg;
@@ -232,6 +253,17 @@ static int s_first_waiting(void *arg, const MDB_val *key, const MDB_val *val)
     memcpy(f->key, key->mv_data, 8);
     memcpy(f->case_id, val->mv_data, val->mv_size);
     f->case_id[val->mv_size] = '\0';
+    if (f->housing_only) {
+        case_rec_t *rec;
+        if ((f->rc = s_case_load(f->t, f->case_id, &rec)) != 0)
+            return 1;
+        bool housing = false;
+        for (size_t i = 0; i < rec->n_needs; i++)
+            housing |= rec->needs[i] == RELAIS__V1__NEED__NEED_HOUSING;
+        relais__store__case_record__free_unpacked(rec, NULL);
+        if (!housing)
+            return 0;
+    }
     f->found = 1;
     return 1;
 }
@@ -243,9 +275,17 @@ static int s_waitlist_drain(cases_t *self, store_txn_t *t)
         int fits, rc;
         if ((rc = s_place_fits(self, t, &fits)) != 0 || !fits)
             return rc;
-        s_first_t f = {.found = 0};
-        if ((rc = store_scan(t, STORE_WAITLIST, "", 0, NULL, 0, s_first_waiting, &f)) != 0)
+        /* O(waitlist) with housing first: the waitlist is short by nature
+         * (it only exists while the budget is spent). */
+        s_first_t f = {.t = t, .housing_only = self->cfg->waitlist_housing_first};
+        if ((rc = store_scan(t, STORE_WAITLIST, "", 0, NULL, 0, s_first_waiting, &f)) != 0 ||
+            (rc = f.rc) != 0)
             return rc;
+        if (!f.found && f.housing_only) {
+            f.housing_only = false;
+            if ((rc = store_scan(t, STORE_WAITLIST, "", 0, NULL, 0, s_first_waiting, &f)) != 0)
+                return rc;
+        }
         if (!f.found)
             return 0;
         if ((rc = store_del(t, STORE_WAITLIST, f.key, 8, NULL, 0)) != 0)
@@ -450,8 +490,43 @@ static int s_decline(cases_t *self, store_txn_t *t, case_rec_t *rec, const char 
     return s_waitlist_drain(self, t);
 }
 
-static int s_milestone(store_txn_t *t, case_rec_t *rec, const Relais__V1__CaseAction *a,
-                       cases_verdict_t *out)
+/* Contract signature: the place reserved at routing becomes a commitment
+ * of exactly what the contract will pay (allowance.h), START to END.  END
+ * empty: the longest contract allowed. */
+static int s_contract(cases_t *self, store_txn_t *t, case_rec_t *rec, const char *start_s,
+                      const char *end_s, cases_verdict_t *out)
+{
+    date_t start, end;
+    date_parse_iso(start_s, &start); /* checked by s_action_date */
+    date_t max_end = allowance_max_end(start, self->cfg->max_months);
+    if (end_s && *end_s) {
+        if (!date_parse_iso(end_s, &end) || date_compare(end, start) < 0) {
+            s_refuse(out, "bad_date", "La fin du contrat (contract_end) doit être un jour réel, "
+                     "au format AAAA-MM-JJ, après son début.");
+            return 0;
+        }
+        if (date_compare(end, max_end) > 0) {
+            char max_s[11];
+            date_format(max_end, max_s);
+            s_refuse(out, "contract_too_long", "Un contrat dure au plus %u mois : il doit finir "
+                     "au plus tard le %s.", self->cfg->max_months, max_s);
+            return 0;
+        }
+    } else {
+        end = max_end;
+    }
+    char end_str[11];
+    date_format(end, end_str);
+    int rc = record_set_str(&rec->contract_end, end_str);
+    if (rc == 0)
+        rc = s_commit_contract(t, rec, allowance_total(start, end, self->cfg->allowance_eur));
+    if (rc == 0)
+        rc = s_release(self, t, rec);
+    return rc;
+}
+
+static int s_milestone(cases_t *self, store_txn_t *t, case_rec_t *rec,
+                       const Relais__V1__CaseAction *a, cases_verdict_t *out)
 {
     Relais__V1__CaseState need;
     char **field;
@@ -483,11 +558,18 @@ static int s_milestone(store_txn_t *t, case_rec_t *rec, const Relais__V1__CaseAc
     char on[11];
     if (!s_action_date(a->on_date, on, out))
         return 0;
+    int rc;
+    if (a->milestone == RELAIS__V1__CASE_STATE__CASE_CONTRACT_SIGNED) {
+        if ((rc = s_contract(self, t, rec, on, a->contract_end, out)) != 0 || !out->ok)
+            return rc;
+    }
     rec->state = a->milestone;
-    int rc = record_set_str(field, on);
-    if (rc == 0)
-        rc = s_case_save(t, rec);
-    return rc ? rc : s_emit(t, rec, NULL, on);
+    if ((rc = record_set_str(field, on)) != 0 || (rc = s_case_save(t, rec)) != 0 ||
+        (rc = s_emit(t, rec, NULL, on)) != 0)
+        return rc;
+    /* A contract shorter than the full term frees part of its place. */
+    return a->milestone == RELAIS__V1__CASE_STATE__CASE_CONTRACT_SIGNED ? s_waitlist_drain(self, t)
+                                                                         : 0;
 }
 
 static int s_close(cases_t *self, store_txn_t *t, case_rec_t *rec,
@@ -512,6 +594,25 @@ static int s_close(cases_t *self, store_txn_t *t, case_rec_t *rec,
     if (!s_action_date(a->on_date, on, out))
         return 0;
     int rc;
+    if (*rec->contract_on) {
+        /* Closing ends the contract on the close date (if before its
+         * planned end): what was committed beyond it is released. */
+        date_t start, end, closed;
+        date_parse_iso(rec->contract_on, &start);
+        date_parse_iso(rec->contract_end, &end);
+        date_parse_iso(on, &closed);
+        if (date_compare(closed, start) < 0) {
+            s_refuse(out, "bad_date", "La clôture ne peut pas précéder le début du contrat.");
+            return 0;
+        }
+        if (date_compare(closed, end) < 0) {
+            if ((rc = record_set_str(&rec->contract_end, on)) != 0 ||
+                (rc = s_commit_contract(t, rec,
+                                        allowance_total(start, closed,
+                                                        self->cfg->allowance_eur))) != 0)
+                return rc;
+        }
+    }
     if ((rc = s_leave_structure(t, rec)) != 0)
         return rc;
     rec->state = RELAIS__V1__CASE_STATE__CASE_CLOSED;
@@ -591,7 +692,7 @@ int cases_act(cases_t *self, store_txn_t *t, const char *structure_id,
         rc = s_decline(self, t, rec, a->reason);
         break;
     case RELAIS__V1__ACTION_KIND__ACTION_MILESTONE:
-        rc = s_milestone(t, rec, a, out);
+        rc = s_milestone(self, t, rec, a, out);
         break;
     case RELAIS__V1__ACTION_KIND__ACTION_CLOSE:
         rc = s_close(self, t, rec, a, out);
@@ -672,8 +773,12 @@ static int s_view(store_txn_t *t, const case_rec_t *rec, Relais__V1__CaseView **
     relais__v1__case_view__init(v);
     v->state = rec->state;
     clock_format(rec->routed_at, at);
+    char reminded[21] = "";
+    if (rec->reminded_at)
+        clock_format(rec->reminded_at, reminded);
     if (record_set_str(&v->case_id, rec->case_id) || record_set_str(&v->routed_at, at) ||
-        record_set_str(&v->structure_id, rec->structure_id))
+        record_set_str(&v->structure_id, rec->structure_id) ||
+        record_set_str(&v->reminded_at, reminded))
         goto fail;
     for (size_t i = 0; i < rec->n_benefits; i++)
         if (record_add_enum(&v->n_benefits, (int **)&v->benefits, rec->benefits[i]))
@@ -756,4 +861,78 @@ void cases_clear(Relais__V1__Cases *out)
     free(out->cases);
     out->cases = NULL;
     out->n_cases = 0;
+}
+
+/* ---- escalation ------------------------------------------------------- */
+
+typedef struct {
+    char (*ids)[CASES_ID_MAX];
+    size_t n, cap;
+    int oom;
+} s_ids_t;
+
+static int s_collect(void *arg, const MDB_val *key, const MDB_val *val)
+{
+    (void)val;
+    s_ids_t *ids = arg;
+    const char *k = key->mv_data;
+    const char *nul = memchr(k, '\0', key->mv_size);
+    size_t idlen = nul ? key->mv_size - (size_t)(nul - k) - 1 : 0;
+    if (!nul || idlen == 0 || idlen >= CASES_ID_MAX)
+        return 0;
+    if (ids->n == ids->cap) {
+        size_t cap = ids->cap ? ids->cap * 2 : 64;
+        void *grown = realloc(ids->ids, cap * sizeof *ids->ids);
+        if (!grown) {
+            ids->oom = 1;
+            return 1;
+        }
+        ids->ids = grown;
+        ids->cap = cap;
+    }
+    memcpy(ids->ids[ids->n], nul + 1, idlen);
+    ids->ids[ids->n][idlen] = '\0';
+    ids->n++;
+    return 0;
+}
+
+int cases_escalate(cases_t *self, store_txn_t *t, int64_t now, size_t *reminded,
+                   size_t *rerouted)
+{
+    s_ids_t ids = {0};
+    *reminded = *rerouted = 0;
+    /* Collect first: re-routing changes the queues being scanned. */
+    int rc = store_scan(t, STORE_QUEUES, "", 0, NULL, 0, s_collect, &ids);
+    if (rc == 0 && ids.oom)
+        rc = ENOMEM;
+    for (size_t i = 0; rc == 0 && i < ids.n; i++) {
+        case_rec_t *rec;
+        if ((rc = s_case_load(t, ids.ids[i], &rec)) != 0)
+            break;
+        int64_t waited = (now - rec->routed_at) / 86400;
+        if (rec->state != RELAIS__V1__CASE_STATE__CASE_ROUTED) {
+            /* accepted: nothing to chase */
+        } else if (waited >= self->cfg->reroute_days) {
+            char why[200];
+            snprintf(why, sizeof why, "no_answer : sans réponse de la structure depuis %lld "
+                     "jours, réorientation automatique", (long long)waited);
+            log_warn("escalation case=%s structure=%s no answer for %lld days: re-routed",
+                     rec->case_id, rec->structure_id, (long long)waited);
+            rc = s_decline(self, t, rec, why);
+            (*rerouted)++;
+        } else if (waited >= self->cfg->reminder_days && rec->reminded_at < rec->routed_at) {
+            char why[160];
+            snprintf(why, sizeof why, "relance : orientation sans réponse depuis %lld jours",
+                     (long long)waited);
+            log_warn("escalation case=%s structure=%s no answer for %lld days: reminder sent",
+                     rec->case_id, rec->structure_id, (long long)waited);
+            rec->reminded_at = now;
+            if ((rc = s_case_save(t, rec)) == 0)
+                rc = s_emit(t, rec, NULL, why);
+            (*reminded)++;
+        }
+        relais__store__case_record__free_unpacked(rec, NULL);
+    }
+    free(ids.ids);
+    return rc;
 }

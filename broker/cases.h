@@ -85,4 +85,13 @@ int cases_fetch(cases_t *self, store_txn_t *t, const char *structure_id, uint32_
                 bool include_open, Relais__V1__Cases *out);
 void cases_clear(Relais__V1__Cases *out);
 
+/* Nobody waits in silence: every ROUTED case unanswered for reminder_days
+ * gets one reminder (an event to its referrers, a log line for the
+ * structure and the programme team); unanswered for reroute_days it is
+ * declined on the structure's behalf with reason "no_answer" and re-routed
+ * (never to a structure that declined it).  NOW is unix seconds.  Counts
+ * what it did in *REMINDED and *REROUTED.  Cost: O(open cases). */
+int cases_escalate(cases_t *self, store_txn_t *t, int64_t now, size_t *reminded,
+                   size_t *rerouted);
+
 #endif

@@ -50,6 +50,7 @@
 #define S_DEFAULT_COORDINATOR_ENDPOINT "tcp://127.0.0.1:7411"
 #define S_DEFAULT_MAX_MESSAGE_BYTES    262144
 #define S_DEFAULT_MAP_SIZE_MIB         1024
+#define S_DEFAULT_MAP_MAX_MIB 65536 /* 64 GiB: the map grows up to this when full */
 #define S_DEFAULT_MIN_AGE              18
 #define S_DEFAULT_MAX_AGE              25
 #define S_DEFAULT_RESOURCES_CEILING    300
@@ -398,6 +399,9 @@ static int s_load_programme(const s_loader_t *ld, config_t *self, const config_s
                                        "end_date",
                                        "default_structure",
                                        "programme_structure",
+                                       "reminder_days",
+                                       "reroute_days",
+                                       "waitlist_housing_first",
                                        NULL};
     const char *where = "programme";
     config_setting_t *group, *min_s, *max_s, *start_s, *end_s, *array;
@@ -419,6 +423,29 @@ static int s_load_programme(const s_loader_t *ld, config_t *self, const config_s
     uint64_t min_age = S_DEFAULT_MIN_AGE, max_age = S_DEFAULT_MAX_AGE;
     uint64_t ceiling = S_DEFAULT_RESOURCES_CEILING, envelope = S_DEFAULT_ENVELOPE_EUR;
     uint64_t allowance = S_DEFAULT_ALLOWANCE_EUR, months = S_DEFAULT_MAX_MONTHS;
+    uint64_t reminder = 10, reroute = 30;
+    config_setting_t *reroute_s = NULL;
+    int housing_first = 0;
+    if (s_uint(ld, group, where, "reminder_days", false, 1, 3650, &reminder, NULL) < 0 ||
+        s_uint(ld, group, where, "reroute_days", false, 1, 3650, &reroute, &reroute_s) < 0)
+        return -1;
+    config_setting_t *hf = config_setting_get_member(group, "waitlist_housing_first");
+    if (hf) {
+        if (config_setting_type(hf) != CONFIG_TYPE_BOOL) {
+            s_fail(ld, hf, "programme: waitlist_housing_first must be true or false");
+            return -1;
+        }
+        housing_first = config_setting_get_bool(hf);
+    }
+    if (reroute <= reminder) {
+        s_fail(ld, reroute_s ? reroute_s : group,
+               "programme: reroute_days (%llu) must be greater than reminder_days (%llu)",
+               (unsigned long long)reroute, (unsigned long long)reminder);
+        return -1;
+    }
+    self->reminder_days = (unsigned)reminder;
+    self->reroute_days = (unsigned)reroute;
+    self->waitlist_housing_first = housing_first != 0;
     if (s_uint(ld, group, where, "min_age", false, 1, UINT_MAX, &min_age, &min_s) < 0 ||
         s_uint(ld, group, where, "max_age", false, 1, UINT_MAX, &max_age, &max_s) < 0 ||
         s_uint(ld, group, where, "resources_ceiling_eur", false, 0, UINT32_MAX, &ceiling, NULL) <
@@ -490,10 +517,13 @@ static int s_load_programme(const s_loader_t *ld, config_t *self, const config_s
 static int s_load_broker(const s_loader_t *ld, config_t *self, const config_setting_t *root)
 {
     static const char *const keys[] = {"partner_endpoint", "coordinator_endpoint",
-                                       "max_message_bytes", "map_size_mib", NULL};
+                                       "max_message_bytes", "map_size_mib", "map_max_mib",
+                                       NULL};
     const char *where = "broker";
     config_setting_t *group;
     uint64_t max_bytes = S_DEFAULT_MAX_MESSAGE_BYTES, map_mib = S_DEFAULT_MAP_SIZE_MIB;
+    uint64_t map_max = S_DEFAULT_MAP_MAX_MIB;
+    config_setting_t *map_max_s = NULL;
 
     self->partner_endpoint = s_strdup(S_DEFAULT_PARTNER_ENDPOINT);
     self->coordinator_endpoint = s_strdup(S_DEFAULT_COORDINATOR_ENDPOINT);
@@ -513,11 +543,22 @@ static int s_load_broker(const s_loader_t *ld, config_t *self, const config_sett
             s_uint(ld, group, where, "max_message_bytes", false, 1, SIZE_MAX, &max_bytes, NULL) <
                 0 ||
             s_uint(ld, group, where, "map_size_mib", false, 1, SIZE_MAX / (1024 * 1024), &map_mib,
-                   NULL) < 0)
+                   NULL) < 0 ||
+            s_uint(ld, group, where, "map_max_mib", false, 1, SIZE_MAX / (1024 * 1024), &map_max,
+                   &map_max_s) < 0)
             return -1;
+    }
+    if (map_max < map_mib) {
+        if (map_max_s) {
+            s_fail(ld, map_max_s, "broker: map_max_mib %llu is below map_size_mib %llu",
+                   (unsigned long long)map_max, (unsigned long long)map_mib);
+            return -1;
+        }
+        map_max = map_mib; /* a larger initial map than the default ceiling */
     }
     self->max_message_bytes = (size_t)max_bytes;
     self->map_size_mib = (size_t)map_mib;
+    self->map_max_mib = (size_t)map_max;
     return 0;
 }
 

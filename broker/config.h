@@ -17,12 +17,15 @@
  *      start_date = ""; end_date = "";        # "" = open
  *      default_structure = "asq-centre";      # nobody serves / has room
  *      programme_structure = "ccas-programme";# declined by every structure
+ *      reminder_days = 10; reroute_days = 30; # unanswered routed cases
+ *      waitlist_housing_first = false;        # FIFO, or housing need first
  *    };
  *    broker = {                               # all optional
  *      partner_endpoint = "tcp://127.0.0.1:7410";
  *      coordinator_endpoint = "tcp://127.0.0.1:7411";
  *      max_message_bytes = 262144;            # bigger frames get an Error
- *      map_size_mib = 1024;                   # LMDB map size
+ *      map_size_mib = 1024;                   # LMDB map size at start
+ *      map_max_mib = 65536;                   # grown up to this when full
  *    };
  *    partners = ( { id = "mission-locale"; name = "..."; kind = "mission_locale"; }, ... );
  *    structures = ( { id = "asq-planoise"; name = "..."; kind = "asq";
@@ -84,11 +87,15 @@ typedef struct {
     date_t end_date;
     char *default_structure;
     char *programme_structure;
+    unsigned reminder_days;      /* routed, unanswered: remind after this */
+    unsigned reroute_days;       /* ...and re-route as "no_answer" after this */
+    bool waitlist_housing_first; /* waitlist: no-housing need goes first */
     /* broker */
     char *partner_endpoint;
     char *coordinator_endpoint;
     size_t max_message_bytes;
-    size_t map_size_mib;
+    size_t map_size_mib; /* initial LMDB map size */
+    size_t map_max_mib;  /* the map doubles when full, up to this ceiling */
     /* who */
     config_partner_t *partners;
     size_t n_partners;

@@ -2,6 +2,7 @@
  *  See server.h for the cycle and its guarantees. */
 #include "server.h"
 
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>
@@ -16,6 +17,8 @@
 
 typedef struct {
     zmq_msg_t identity; /* the peer's routing id */
+    zmq_msg_t body;     /* the request frame, kept until the batch is done */
+    int frames;         /* body frames received (a request is exactly one) */
     int socket;         /* index in server_t.sockets */
     uint8_t *reply;
     size_t reply_len;
@@ -98,14 +101,13 @@ fail:
     return NULL;
 }
 
-/* Receives one request (identity + frames) from socket I into SLOT and
- * handles it in BATCH.  Returns 1 when a request was taken, 0 when none
- * was waiting, -1 on a fatal error. */
-static int s_take(server_t *self, int i, store_txn_t *batch, s_slot_t *slot)
+/* Receives one request (identity + frames) from socket I into SLOT.
+ * Returns 1 when a request was taken, 0 when none was waiting, -1 on a
+ * fatal error. */
+static int s_receive(server_t *self, int i, s_slot_t *slot)
 {
     void *s = self->sockets[i];
-    zmq_msg_t frame;
-    int more = 0, rc = 0;
+    int more = 0;
     size_t more_len = sizeof more;
     zmq_msg_init(&slot->identity);
     if (zmq_msg_recv(&slot->identity, s, ZMQ_DONTWAIT) < 0) {
@@ -114,36 +116,49 @@ static int s_take(server_t *self, int i, store_txn_t *batch, s_slot_t *slot)
     }
     slot->socket = i;
     slot->reply = NULL;
-    /* The body: exactly one frame.  Extra frames are read and discarded so
-     * the next request starts clean. */
-    zmq_msg_init(&frame);
-    int frames = 0;
+    slot->frames = 0;
+    /* The body: exactly one frame.  Extra frames are read and dropped so
+     * the next request starts clean; the request gets Error "bad_frame". */
+    zmq_msg_init(&slot->body);
     do {
-        if (frames > 0) {
-            zmq_msg_close(&frame);
-            zmq_msg_init(&frame);
-        }
-        if (zmq_msg_recv(&frame, s, 0) < 0) {
-            zmq_msg_close(&frame);
+        zmq_msg_t extra;
+        zmq_msg_t *into = slot->frames == 0 ? &slot->body : &extra;
+        if (into == &extra)
+            zmq_msg_init(&extra);
+        if (zmq_msg_recv(into, s, 0) < 0) {
+            if (into == &extra)
+                zmq_msg_close(&extra);
+            zmq_msg_close(&slot->body);
             zmq_msg_close(&slot->identity);
             return -1;
         }
-        frames++;
+        if (into == &extra)
+            zmq_msg_close(&extra);
+        slot->frames++;
         zmq_getsockopt(s, ZMQ_RCVMORE, &more, &more_len);
     } while (more);
-    if (frames > 1) {
-        log_warn("request refused: %d frames on the %s endpoint (one expected)", frames,
-                 s_endpoint_names[i]);
+    return 1;
+}
+
+/* Builds SLOT's reply within BATCH; *STORE_ERROR as service_handle. */
+static void s_handle(server_t *self, store_txn_t *batch, s_slot_t *slot, int *store_error)
+{
+    int rc;
+    *store_error = 0;
+    free(slot->reply);
+    slot->reply = NULL;
+    if (slot->frames > 1) {
+        log_warn("request refused: %d frames on the %s endpoint (one expected)", slot->frames,
+                 s_endpoint_names[slot->socket]);
         rc = service_error_reply("", "bad_frame", "A request is exactly one frame.",
                                  &slot->reply, &slot->reply_len);
     } else {
-        rc = service_handle(self->service, batch, (service_endpoint_t)i, zmq_msg_data(&frame),
-                            zmq_msg_size(&frame), &slot->reply, &slot->reply_len);
+        rc = service_handle(self->service, batch, (service_endpoint_t)slot->socket,
+                            zmq_msg_data(&slot->body), zmq_msg_size(&slot->body), &slot->reply,
+                            &slot->reply_len, store_error);
     }
-    zmq_msg_close(&frame);
     if (rc != 0)
         log_error("cannot build a reply: out of memory");
-    return 1;
 }
 
 static void s_send(server_t *self, s_slot_t *slot)
@@ -157,6 +172,7 @@ static void s_send(server_t *self, s_slot_t *slot)
                  errno == EHOSTUNREACH ? "client gone" : zmq_strerror(errno));
     }
     zmq_msg_close(&slot->identity);
+    zmq_msg_close(&slot->body);
     free(slot->reply);
     slot->reply = NULL;
 }
@@ -173,13 +189,93 @@ static void s_fail_batch(s_slot_t *slots, size_t n)
     }
 }
 
+/* Doubles the map, up to the configured ceiling.  Returns 1 when it
+ * grew. */
+static int s_grow(server_t *self)
+{
+    size_t cur = store_map_size(self->store);
+    size_t max = self->cfg->map_max_mib << 20;
+    if (cur == 0 || cur >= max)
+        return 0;
+    size_t next = cur > max / 2 ? max : cur * 2;
+    int rc = store_set_map_size(self->store, next);
+    if (rc != 0) {
+        log_error("cannot grow the store map to %zu MiB: %s", next >> 20, store_strerror(rc));
+        return 0;
+    }
+    log_warn("store map full: grown from %zu MiB to %zu MiB (ceiling %zu MiB)", cur >> 20,
+             next >> 20, max >> 20);
+    return 1;
+}
+
+/* Handles the N requests of one cycle in one write transaction and commits
+ * it.  When the map is full, the whole batch is undone, the map grown and
+ * the batch handled again from its kept frames; at the ceiling, the
+ * requests that did not fit get Error "unavailable" and the others are
+ * committed.  Returns 0, or -1 when no write transaction can be begun. */
+static int s_process(server_t *self, size_t n)
+{
+    for (;;) {
+        store_txn_t batch;
+        int rc = store_begin(self->store, true, NULL, &batch);
+        if (rc == MDB_MAP_RESIZED) {
+            /* Another process (a copy tool) grew the file: adopt its size. */
+            store_set_map_size(self->store, 0);
+            rc = store_begin(self->store, true, NULL, &batch);
+        }
+        if (rc != 0) {
+            log_error("cannot begin a write transaction: %s", store_strerror(rc));
+            s_fail_batch(self->slots, n);
+            return -1;
+        }
+        int map_full = 0;
+        for (size_t k = 0; k < n; k++) {
+            int store_error;
+            s_handle(self, &batch, &self->slots[k], &store_error);
+            map_full |= store_error == MDB_MAP_FULL;
+        }
+        if (map_full) {
+            store_abort(&batch);
+            if (s_grow(self))
+                continue;
+            /* At the ceiling: keep what fits, refuse the rest. */
+            if ((rc = store_begin(self->store, true, NULL, &batch)) != 0) {
+                s_fail_batch(self->slots, n);
+                return 0;
+            }
+            for (size_t k = 0; k < n; k++) {
+                int store_error;
+                s_handle(self, &batch, &self->slots[k], &store_error);
+            }
+        }
+        rc = store_commit(&batch);
+        if (rc == MDB_MAP_FULL && s_grow(self))
+            continue;
+        if (rc != 0) {
+            /* ENOSPC and the like: nothing of the batch is kept; the next
+             * batch tries again, so the broker recovers by itself once
+             * space is back. */
+            log_error("commit of %zu request(s) failed: %s", n, store_strerror(rc));
+            s_fail_batch(self->slots, n);
+        }
+        return 0;
+    }
+}
+
 int server_run(server_t *self, volatile sig_atomic_t *stop)
 {
     zmq_pollitem_t items[SERVER_SOCKETS];
     for (int i = 0; i < SERVER_SOCKETS; i++)
         items[i] = (zmq_pollitem_t){self->sockets[i], 0, ZMQ_POLLIN, 0};
+    int64_t last_housekeeping = 0;
 
     while (!*stop) {
+        /* Between batches (no transaction open): the broker's own work. */
+        int64_t now = clock_now();
+        if (now - last_housekeeping >= SERVICE_HOUSEKEEPING_SECONDS) {
+            service_housekeeping(self->service, self->store);
+            last_housekeeping = now;
+        }
         int n = zmq_poll(items, SERVER_SOCKETS, SERVER_POLL_MS);
         if (n < 0) {
             if (errno == EINTR)
@@ -190,18 +286,12 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
         if (n == 0)
             continue;
 
-        store_txn_t batch;
-        int rc = store_begin(self->store, true, NULL, &batch);
-        if (rc != 0) {
-            log_error("cannot begin a write transaction: %s", store_strerror(rc));
-            return -1;
-        }
         size_t taken = 0;
         for (int i = 0; i < SERVER_SOCKETS; i++) {
             if (!(items[i].revents & ZMQ_POLLIN))
                 continue;
             for (int k = 0; k < SERVER_BATCH_MAX; k++) {
-                int got = s_take(self, i, &batch, &self->slots[taken]);
+                int got = s_receive(self, i, &self->slots[taken]);
                 if (got < 0) {
                     log_error("receive failed on the %s endpoint: %s", s_endpoint_names[i],
                               zmq_strerror(errno));
@@ -212,13 +302,11 @@ int server_run(server_t *self, volatile sig_atomic_t *stop)
                 taken++;
             }
         }
-        rc = store_commit(&batch);
-        if (rc != 0) {
-            log_error("commit of %zu request(s) failed: %s", taken, store_strerror(rc));
-            s_fail_batch(self->slots, taken);
-        }
+        int rc = s_process(self, taken);
         for (size_t k = 0; k < taken; k++)
             s_send(self, &self->slots[k]);
+        if (rc != 0)
+            return -1;
     }
     return 0;
 }

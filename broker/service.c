@@ -3,6 +3,7 @@
 #include "service.h"
 
 #include "cases.h"
+#include "clock.h"
 #include "feed.h"
 #include "log.h"
 #include "normalize.h"
@@ -155,6 +156,26 @@ static int s_act(service_t *self, store_txn_t *t, const char *sender,
     return s_pack(reply, out, out_len);
 }
 
+int service_housekeeping(service_t *self, store_t *store)
+{
+    store_txn_t t;
+    size_t reminded = 0, rerouted = 0;
+    int rc = store_begin(store, true, NULL, &t);
+    if (rc == 0) {
+        rc = cases_escalate(self->cases, &t, clock_now(), &reminded, &rerouted);
+        if (rc == 0)
+            rc = store_commit(&t);
+        else
+            store_abort(&t);
+    }
+    if (rc != 0)
+        log_error("housekeeping failed: %s (will retry)", store_strerror(rc));
+    else if (reminded || rerouted)
+        log_info("housekeeping: %zu reminder(s), %zu re-routing(s) for no answer", reminded,
+                 rerouted);
+    return rc;
+}
+
 /* ---- dispatch --------------------------------------------------------- */
 
 /* Checks what can be checked before touching the store.  Returns NULL when
@@ -217,12 +238,15 @@ static int s_run(service_t *self, store_txn_t *t, const Relais__V1__Envelope *en
 }
 
 int service_handle(service_t *self, store_txn_t *batch, service_endpoint_t ep,
-                   const uint8_t *frame, size_t len, uint8_t **reply, size_t *reply_len)
+                   const uint8_t *frame, size_t len, uint8_t **reply, size_t *reply_len,
+                   int *store_error)
 {
     char message[200];
     const char *code;
     *reply = NULL;
     *reply_len = 0;
+    if (store_error)
+        *store_error = 0;
     if (len > self->cfg->max_message_bytes) {
         log_warn("request refused: frame of %zu bytes over the %zu-byte limit", len,
                  self->cfg->max_message_bytes);
@@ -263,6 +287,8 @@ int service_handle(service_t *self, store_txn_t *batch, service_endpoint_t ep,
     if (rc != 0) {
         /* Nothing of this request was kept: the nested transaction is gone.
          * The client may resend; idempotency makes that safe. */
+        if (store_error)
+            *store_error = rc;
         log_error("request failed: store error: %s", store_strerror(rc));
         free(*reply);
         *reply = NULL;

@@ -45,10 +45,20 @@ void service_destroy(service_t **self_p);
 
 /* Handles FRAME (LEN bytes) received on endpoint EP, inside BATCH.  The
  * packed reply is returned in *REPLY (malloc'd, the caller frees) and
- * *REPLY_LEN.  Returns 0, or ENOMEM when not even an error reply could be
- * built. */
+ * *REPLY_LEN.  *STORE_ERROR (may be NULL) is set to the LMDB error that
+ * made the request fail (the reply is then Error "unavailable"), 0
+ * otherwise: the server grows the map and retries on MDB_MAP_FULL.
+ * Returns 0, or ENOMEM when not even an error reply could be built. */
 int service_handle(service_t *self, store_txn_t *batch, service_endpoint_t ep,
-                   const uint8_t *frame, size_t len, uint8_t **reply, size_t *reply_len);
+                   const uint8_t *frame, size_t len, uint8_t **reply, size_t *reply_len,
+                   int *store_error);
+
+/* Periodic work the broker does by itself, in its own write transaction:
+ * escalation of unanswered routed cases (cases_escalate).  Called by the
+ * server at start and then every SERVICE_HOUSEKEEPING_SECONDS.  Returns 0
+ * or a store error (logged; the next call tries again). */
+#define SERVICE_HOUSEKEEPING_SECONDS 60
+int service_housekeeping(service_t *self, store_t *store);
 
 /* Packs an Envelope{request_id, error{code, message}} into *REPLY
  * (malloc'd).  Returns 0 or ENOMEM. */

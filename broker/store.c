@@ -7,10 +7,13 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct store_t {
     MDB_env *env;
@@ -103,6 +106,54 @@ void store_close(store_t **self_p)
         mdb_env_close(self->env);
     free(self);
     *self_p = NULL;
+}
+
+size_t store_map_size(const store_t *self)
+{
+    MDB_envinfo info;
+    if (mdb_env_info(self->env, &info) != 0)
+        return 0;
+    return info.me_mapsize;
+}
+
+int store_set_map_size(store_t *self, size_t bytes)
+{
+    return mdb_env_set_mapsize(self->env, bytes);
+}
+
+/* A new file's name is durable only once its directory is synced. */
+static int s_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    int rc = fsync(fd) == 0 ? 0 : errno;
+    close(fd);
+    return rc;
+}
+
+int store_copy(store_t *self, const char *dest_dir, bool compact)
+{
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/data.mdb", dest_dir);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return ENAMETOOLONG;
+    /* Our own descriptor rather than mdb_env_copy2(path): that one creates
+     * the file 0666 less the umask; a copy of young people's records must
+     * be readable by its owner only, whatever the umask. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno;
+    int rc = mdb_env_copyfd2(self->env, fd, compact ? MDB_CP_COMPACT : 0);
+    if (rc == 0 && fsync(fd) != 0)
+        rc = errno;
+    if (close(fd) != 0 && rc == 0)
+        rc = errno;
+    if (rc == 0)
+        rc = s_fsync_dir(dest_dir);
+    if (rc != 0)
+        unlink(path);
+    return rc;
 }
 
 int store_begin(store_t *self, bool write, store_txn_t *parent, store_txn_t *out)
@@ -253,8 +304,9 @@ int store_scan(store_txn_t *t, store_db_t db, const void *prefix, size_t plen,
         return rc;
     MDB_val k = start ? (MDB_val){slen, (void *)start} : (MDB_val){plen, (void *)prefix};
     MDB_val v;
-    /* LMDB refuses an empty key (MDB_BAD_VALSIZE): an empty prefix with no
-     * start means "from the first key". */
+    /* LMDB refuses an empty key for MDB_SET_RANGE (MDB_BAD_VALSIZE), and
+     * "the first key >= the empty key" is simply the first key: a scan of
+     * a whole database (prefix "", no start) starts there. */
     rc = mdb_cursor_get(cur, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST);
     while (rc == 0) {
         if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)

@@ -67,6 +67,22 @@ store_t *store_open(const char *dir, size_t map_size, bool read_only, char *err,
 void store_close(store_t **self_p);
 const char *store_strerror(int rc);
 
+/* The map size in bytes, and a new one (only with no transaction open in
+ * this process: the server calls it between batches). */
+size_t store_map_size(const store_t *self);
+int store_set_map_size(store_t *self, size_t bytes);
+
+/* Writes a consistent copy of the store, as of one read transaction, to
+ * DEST_DIR/data.mdb (DEST_DIR must exist; the file must not): mode 0600
+ * (it holds personal data), fsync'd with its directory before returning,
+ * so a copy reported done survives a power cut.  COMPACT leaves out free
+ * pages (a smaller file) and only reads: a live writer is never blocked.
+ * Without it LMDB takes the writer lock for a moment to snapshot the meta
+ * pages, so it waits for an open write transaction to end.  Works on a
+ * read-only store.  Cost: one pass over the used pages.  Returns 0 or an
+ * errno / LMDB code; on failure the partial file is removed. */
+int store_copy(store_t *self, const char *dest_dir, bool compact);
+
 /* Begins a transaction; PARENT (may be NULL) makes it a nested one. */
 int store_begin(store_t *self, bool write, store_txn_t *parent, store_txn_t *out);
 int store_commit(store_txn_t *t);

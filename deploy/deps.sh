@@ -8,7 +8,8 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config
       libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
       libcriterion-dev libutf8proc-dev libcsv-dev libconfig-dev libjansson-dev
-      python3 python3-zmq python3-protobuf protobuf-compiler)
+      valgrind python3 python3-zmq python3-protobuf protobuf-compiler
+      clang libclang-rt-14-dev)  # tests/fuzz: libFuzzer is libclang-rt-14-dev's
 if [ "${1:-}" = "--bench" ]; then
   pkgs+=(nats-server libnats-dev)
 fi

@@ -26,9 +26,16 @@ subprocess.run(["protoc", f"--proto_path={proto_dir}", f"--python_out={work}",
 sys.path.insert(0, work)
 import relais_pb2 as pb  # noqa: E402
 
-port = 30000 + os.getpid() % 10000
-partner_ep = f"tcp://127.0.0.1:{port}"
-coord_ep = f"tcp://127.0.0.1:{port + 1}"
+def free_port():
+    """A port the kernel says is free now (the broker binds it right after)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+partner_ep = f"tcp://127.0.0.1:{free_port()}"
+coord_ep = f"tcp://127.0.0.1:{free_port()}"
 env = dict(os.environ, RELAIS_NOW="2026-11-20")
 log = open(os.path.join(work, "broker.log"), "w")
 broker = subprocess.Popen([broker_bin, "--data", os.path.join(work, "data"),

@@ -9,20 +9,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
-static int s_port_seq = 0;
+/* A TCP port free right now on 127.0.0.1, as the kernel picks one.  The
+ * broker binds it a moment later; if another process took it meanwhile,
+ * the broker exits and harness_start tries again with new ports. */
+static int s_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(fd >= 0, "socket: %s", strerror(errno));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    cr_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+              getsockname(fd, (struct sockaddr *)&a, &len) == 0, "no free port: %s",
+              strerror(errno));
+    close(fd);
+    return ntohs(a.sin_port);
+}
 
 static void s_pick_ports(harness_broker_t *b)
 {
-    /* Per-process port ranges so tests running in parallel do not meet. */
-    int base = 20000 + (int)(getpid() % 2000) * 20 + (s_port_seq++ % 10) * 2;
-    snprintf(b->partner_ep, sizeof b->partner_ep, "tcp://127.0.0.1:%d", base);
-    snprintf(b->coordinator_ep, sizeof b->coordinator_ep, "tcp://127.0.0.1:%d", base + 1);
+    snprintf(b->partner_ep, sizeof b->partner_ep, "tcp://127.0.0.1:%d", s_free_port());
+    snprintf(b->coordinator_ep, sizeof b->coordinator_ep, "tcp://127.0.0.1:%d", s_free_port());
 }
 
 static pid_t s_spawn(harness_broker_t *b)
@@ -36,6 +52,19 @@ static pid_t s_spawn(harness_broker_t *b)
             close(fd);
         }
         setenv("RELAIS_NOW", b->now, 1);
+        /* RELAIS_BROKER_WRAPPER="valgrind --leak-check=full --error-exitcode=99"
+         * runs the broker under a tool; harness_stop then fails the test on
+         * any leak or error the tool reports. */
+        const char *wrapper = getenv("RELAIS_BROKER_WRAPPER");
+        if (wrapper && *wrapper) {
+            char cmd[2048];
+            snprintf(cmd, sizeof cmd, "exec %s '%s' --data '%s' %s%s%s --partner-endpoint '%s' "
+                     "--coordinator-endpoint '%s'", wrapper, RELAIS_BROKER_BIN, b->data,
+                     *b->config ? "--config '" : "", b->config, *b->config ? "'" : "",
+                     b->partner_ep, b->coordinator_ep);
+            execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+            _exit(127);
+        }
         if (*b->config)
             execl(RELAIS_BROKER_BIN, "relais-broker", "--data", b->data, "--config", b->config,
                   "--partner-endpoint", b->partner_ep, "--coordinator-endpoint",
@@ -142,6 +171,25 @@ void harness_cleanup(harness_broker_t *b)
         if (system(cmd) != 0)
             fprintf(stderr, "harness: could not remove %s\n", b->dir);
     }
+}
+
+char *harness_config_with(const char *from, const char *to)
+{
+    FILE *f = fopen(RELAIS_SOURCE_DIR "/deploy/relais.conf", "r");
+    cr_assert(f, "cannot read deploy/relais.conf");
+    static char text[65536];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    char *at = strstr(text, from);
+    cr_assert(at, "'%s' not in relais.conf", from);
+    char *out = malloc(n + strlen(to) + 1);
+    cr_assert(out);
+    size_t head = (size_t)(at - text);
+    memcpy(out, text, head);
+    strcpy(out + head, to);
+    strcat(out, at + strlen(from));
+    return out;
 }
 
 char *harness_log(const harness_broker_t *b)

@@ -40,6 +40,8 @@ void harness_kill(harness_broker_t *b);
 void harness_restart(harness_broker_t *b);
 /* Stops if running, removes the directory. */
 void harness_cleanup(harness_broker_t *b);
+/* deploy/relais.conf with the text FROM replaced by TO (malloc'd). */
+char *harness_config_with(const char *from, const char *to);
 /* The broker's stderr so far (malloc'd). */
 char *harness_log(const harness_broker_t *b);
 

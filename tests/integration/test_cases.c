@@ -27,25 +27,6 @@ static void s_teardown(void)
 
 TestSuite(cases, .fini = s_teardown, .timeout = 120);
 
-/* The built-in configuration with one line replaced. */
-static char *s_config_with(const char *from, const char *to)
-{
-    FILE *f = fopen(RELAIS_SOURCE_DIR "/deploy/relais.conf", "r");
-    cr_assert(f);
-    static char text[65536];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    char *at = strstr(text, from);
-    cr_assert(at, "'%s' not in relais.conf", from);
-    char *out = malloc(n + strlen(to) + 1);
-    size_t head = (size_t)(at - text);
-    memcpy(out, text, head);
-    strcpy(out + head, to);
-    strcat(out, at + strlen(from));
-    return out;
-}
-
 static char *s_submit_case(relais_client_t *c, const char *ref, const char *last,
                            const char *first, const char *quartier, const char *structure)
 {
@@ -235,7 +216,7 @@ Test(cases, declined_everywhere_goes_to_the_programme_team_then_declined)
 Test(cases, budget_full_waitlists_and_a_close_routes_the_first_waiting)
 {
     /* Two places of 6000 EUR. */
-    char *cfg = s_config_with("envelope_eur = 1000000;", "envelope_eur = 12000;");
+    char *cfg = harness_config_with("envelope_eur = 1000000;", "envelope_eur = 12000;");
     harness_start(&B, cfg);
     free(cfg);
     relais_client_t *ml = harness_partner(&B, "mission-locale");

@@ -403,3 +403,75 @@ Test(flow, garbage_oversized_and_multiframe_get_errors_and_broker_keeps_serving)
     relais_client_destroy(&ml);
     harness_stop(&B);
 }
+
+Test(flow, full_map_grows_then_answers_unavailable_keeps_state_and_recovers)
+{
+    /* Start at 1 MiB, allowed to grow to 2 MiB only. */
+    char *cfg = harness_config_with("map_max_mib = 65536;", "map_max_mib = 2;");
+    char *small = cfg;
+    cfg = NULL;
+    {
+        char *at = strstr(small, "map_size_mib = 1024;");
+        cr_assert(at);
+        memcpy(at, "map_size_mib = 1;   ", strlen("map_size_mib = 1024;"));
+    }
+    harness_start(&B, small);
+    relais_client_t *ml = harness_partner(&B, "mission-locale");
+    harness_ref_t h;
+    Relais__V1__Envelope *e = NULL;
+    char ref[32], last[32];
+    int accepted = 0, refused_at = -1;
+    for (int i = 0; i < 5000 && refused_at < 0; i++) {
+        snprintf(ref, sizeof ref, "MAP-%d", i);
+        snprintf(last, sizeof last, "Nom%d", i);
+        harness_ref(&h, ref, last, "Prénom", "2004-01-01", "Centre");
+        h.r.notes = "Une note assez longue pour remplir la carte plus vite, encore et encore.";
+        int rc = relais_client_submit(ml, &h.r, &e);
+        if (rc == RELAIS_EBROKER) {
+            cr_assert_str_eq(e->error->code, "unavailable");
+            refused_at = i;
+        } else {
+            cr_assert_eq(rc, RELAIS_OK, "%s", relais_client_last_error(ml));
+            cr_assert_neq(e->ack->status, RELAIS__V1__ACK_STATUS__ACK_UNSPECIFIED);
+            accepted++;
+        }
+        relais__v1__envelope__free_unpacked(e, NULL);
+    }
+    cr_assert_gt(refused_at, 10, "the map should hold some referrals first");
+    char *log = harness_log(&B);
+    cr_assert(strstr(log, "grown from 1 MiB to 2 MiB"), "the map grew before refusing");
+    free(log);
+
+    /* Everything acknowledged is still there, and reads still work. */
+    harness_ref(&h, "MAP-0", "Nom0", "Prénom", "2004-01-01", "Centre");
+    Relais__V1__Ack *ack = harness_submit(ml, &h, &e);
+    cr_assert(ack->replay);
+    relais__v1__envelope__free_unpacked(e, NULL);
+    cr_assert_eq(relais_client_fetch_events(ml, 0, 1, &e), RELAIS_OK);
+    relais__v1__envelope__free_unpacked(e, NULL);
+    relais_client_destroy(&ml);
+    harness_stop(&B);
+
+    /* Space returns (a higher ceiling): the refused referral is accepted,
+     * as new: nothing of it had been kept. */
+    char *at = strstr(small, "map_max_mib = 2;");
+    cr_assert(at);
+    memcpy(at, "map_max_mib = 64", strlen("map_max_mib = 64"));
+    FILE *f = fopen(B.config, "w");
+    fputs(small, f);
+    fclose(f);
+    harness_restart(&B);
+    ml = harness_partner(&B, "mission-locale");
+    snprintf(ref, sizeof ref, "MAP-%d", refused_at);
+    snprintf(last, sizeof last, "Nom%d", refused_at);
+    harness_ref(&h, ref, last, "Prénom", "2004-01-01", "Centre");
+    ack = harness_submit(ml, &h, &e);
+    cr_assert_not(ack->replay);
+    /* Long past the 166 budget places: a new case, waitlisted. */
+    cr_assert_eq(ack->status, RELAIS__V1__ACK_STATUS__ACK_WAITLISTED);
+    cr_assert_str_not_empty(ack->case_id);
+    relais__v1__envelope__free_unpacked(e, NULL);
+    relais_client_destroy(&ml);
+    harness_stop(&B);
+    free(small);
+}
