@@ -226,7 +226,10 @@ int cli_emit_json(FILE *out, json_t *obj)
 
 static void s_put_line_ref(FILE *out, size_t line, const char *partner_ref)
 {
-    fprintf(out, "line %-*zu  ", S_W_LINE, line);
+    if (line == 0) /* not from a file (the outbox, relais-agent run) */
+        fprintf(out, "line %-*s  ", S_W_LINE, "-");
+    else
+        fprintf(out, "line %-*zu  ", S_W_LINE, line);
     s_put_padded(out, partner_ref, S_W_REF);
     fputs("  ", out);
 }
@@ -257,7 +260,7 @@ json_t *cli_json_ack(size_t line, const Relais__V1__Ack *ack)
     json_t *obj = json_object();
     if (!obj)
         return NULL;
-    s_set(obj, "line", json_integer((json_int_t)line));
+    s_set(obj, "line", line ? json_integer((json_int_t)line) : json_null());
     s_set(obj, "partner_ref", s_json_string_or_null(ack->partner_ref));
     s_set(obj, "status", json_string(vocab_ack_status_name((int)ack->status)));
     s_set(obj, "case_id", s_json_string_or_null(ack->case_id));
@@ -280,7 +283,7 @@ json_t *cli_json_row_problem(size_t line, const char *partner_ref, const char *k
     json_t *obj = json_object();
     if (!obj)
         return NULL;
-    s_set(obj, "line", json_integer((json_int_t)line));
+    s_set(obj, "line", line ? json_integer((json_int_t)line) : json_null());
     s_set(obj, "partner_ref", s_json_string_or_null(partner_ref));
     s_set(obj, "error", json_string(kind));
     s_set(obj, "message", json_string(message ? message : ""));

@@ -98,7 +98,9 @@ relais_client_t *cli_connect(const cli_global_t *g);
  * cli_print_* write text for people; cli_json_* return a new JSON object
  * (the caller owns it) that cli_emit_json writes as one line. */
 
-/* "line N  REF  STATUS  case=C  structure=S  reasons=c1,c2[  replay]" */
+/* "line N  REF  STATUS  case=C  structure=S  reasons=c1,c2[  replay]".
+ * LINE 0 means "not from a file" (an outbox delivery): "line -" in text,
+ * "line": null in JSON; the same for cli_*_row_problem. */
 void cli_print_ack(FILE *out, size_t line, const Relais__V1__Ack *ack);
 json_t *cli_json_ack(size_t line, const Relais__V1__Ack *ack);
 /* "line N  REF  WHAT" for a row without an Ack (unreadable, not sent...). */

@@ -31,22 +31,16 @@ static int s_id_is_file_name(const char *id)
     return 1;
 }
 
-int event_cursor_default_path(const char *partner, char *out, size_t outlen, char *err,
-                              size_t errlen)
+int event_cursor_default_dir(char *out, size_t outlen, char *err, size_t errlen)
 {
     int n;
-    if (!s_id_is_file_name(partner)) {
-        snprintf(err, errlen, "partner id '%s' cannot name a state file; pass --state FILE",
-                 partner ? partner : "");
-        return -1;
-    }
     /* The XDG rules say a relative XDG_STATE_HOME is invalid: ignore it. */
     const char *xdg = getenv("XDG_STATE_HOME");
     const char *home = getenv("HOME");
     if (xdg && xdg[0] == '/')
-        n = snprintf(out, outlen, "%s/relais/events-%s.seq", xdg, partner);
+        n = snprintf(out, outlen, "%s/relais", xdg);
     else if (home && *home)
-        n = snprintf(out, outlen, "%s/.local/state/relais/events-%s.seq", home, partner);
+        n = snprintf(out, outlen, "%s/.local/state/relais", home);
     else {
         snprintf(err, errlen, "neither XDG_STATE_HOME nor HOME is set; pass --state FILE");
         return -1;
@@ -56,6 +50,33 @@ int event_cursor_default_path(const char *partner, char *out, size_t outlen, cha
         return -1;
     }
     return 0;
+}
+
+int event_cursor_path_in(const char *dir, const char *partner, char *out, size_t outlen, char *err,
+                         size_t errlen)
+{
+    if (!s_id_is_file_name(partner)) {
+        snprintf(err, errlen, "partner id '%s' cannot name a state file; pass --state FILE",
+                 partner ? partner : "");
+        return -1;
+    }
+    int n = snprintf(out, outlen, "%s/events-%s.seq", dir, partner);
+    if (n < 0 || (size_t)n >= outlen) {
+        snprintf(err, errlen, "state file path too long; pass --state FILE");
+        return -1;
+    }
+    return 0;
+}
+
+int event_cursor_default_path(const char *partner, char *out, size_t outlen, char *err,
+                              size_t errlen)
+{
+    char dir[PATH_MAX];
+    if (!s_id_is_file_name(partner)) /* the id first: its message is the useful one */
+        return event_cursor_path_in("", partner, out, outlen, err, errlen);
+    if (event_cursor_default_dir(dir, sizeof dir, err, errlen) != 0)
+        return -1;
+    return event_cursor_path_in(dir, partner, out, outlen, err, errlen);
 }
 
 int event_cursor_load(const char *path, uint64_t *seq, char *err, size_t errlen)

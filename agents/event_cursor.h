@@ -22,7 +22,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Writes the default path for PARTNER into OUT.  0, or -1 with the reason
+/* The agent's state directory (where the event cursor and the outbox
+ * live by default): $XDG_STATE_HOME/relais, else ~/.local/state/relais.
+ * 0, or -1 with the reason in ERR (no HOME, too long). */
+int event_cursor_default_dir(char *out, size_t outlen, char *err, size_t errlen);
+/* DIR/events-PARTNER.seq into OUT.  0, or -1 with the reason in ERR (an
+ * id that cannot be a file name, too long). */
+int event_cursor_path_in(const char *dir, const char *partner, char *out, size_t outlen, char *err,
+                         size_t errlen);
+/* Writes the default path for PARTNER into OUT (event_cursor_path_in of
+ * event_cursor_default_dir).  0, or -1 with the reason
  * in ERR (no HOME, an id that cannot be a file name, too long). */
 int event_cursor_default_path(const char *partner, char *out, size_t outlen, char *err,
                               size_t errlen);

@@ -200,6 +200,29 @@ Test(cli_render, row_problem)
     free(s);
 }
 
+/* Line 0: an answer not tied to a file row (relais-agent run, or a row
+ * queued by an earlier submit). */
+Test(cli_render, ack_without_a_line)
+{
+    Relais__V1__Ack accepted = RELAIS__V1__ACK__INIT;
+    accepted.partner_ref = (char *)"ML-2026-002";
+    accepted.status = RELAIS__V1__ACK_STATUS__ACK_ACCEPTED;
+    accepted.case_id = (char *)"C-000042";
+    accepted.structure_id = (char *)"asq-planoise";
+    char *s = NULL;
+    RENDER(cli_print_ack(out, 0, &accepted), s);
+    cr_assert_str_eq(s, "line -     ML-2026-002       accepted    case=C-000042    "
+                        "structure=asq-planoise      reasons=-\n");
+    free(s);
+    s = s_dump(cli_json_ack(0, &accepted));
+    static const char head[] = "{\"line\":null,\"partner_ref\":\"ML-2026-002\"";
+    cr_assert(strncmp(s, head, sizeof head - 1) == 0, "%s", s);
+    free(s);
+    RENDER(cli_print_row_problem(out, 0, "ML-9", "error: broker error too_large: big"), s);
+    cr_assert_str_eq(s, "line -     ML-9              error: broker error too_large: big\n");
+    free(s);
+}
+
 static Relais__V1__StatusEvent s_event(void)
 {
     Relais__V1__StatusEvent ev = RELAIS__V1__STATUS_EVENT__INIT;
@@ -458,6 +481,12 @@ Test(event_cursor, default_path)
     cr_assert(strstr(err, "--state"), "%s", err);
     cr_assert_eq(event_cursor_default_path(".hidden", path, sizeof path, err, sizeof err), -1);
     cr_assert_eq(event_cursor_default_path("", path, sizeof path, err, sizeof err), -1);
+    /* The state directory itself, and a cursor inside a given one. */
+    cr_assert_eq(event_cursor_default_dir(path, sizeof path, err, sizeof err), 0);
+    cr_assert_str_eq(path, "/home/ml/.local/state/relais");
+    cr_assert_eq(event_cursor_path_in("/srv/relais", "ml", path, sizeof path, err, sizeof err), 0);
+    cr_assert_str_eq(path, "/srv/relais/events-ml.seq");
+    cr_assert_eq(event_cursor_path_in("/srv", "a/b", path, sizeof path, err, sizeof err), -1);
 }
 
 /* ---- client: lazy pirate ------------------------------------------------------------- */
