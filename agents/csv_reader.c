@@ -132,6 +132,7 @@ typedef struct {
 
     /* Parse stage: where we are in the file. */
     size_t line;     /* physical line of the next byte, from 1 */
+    bool after_cr;   /* the last line-end byte seen was a CR (CRLF counts once) */
     size_t rec_line; /* line on which the open record started */
     bool in_record;
     bool skipping;    /* after a cell too long: dropping the rest of the record */
@@ -630,6 +631,15 @@ static void s_parse_failed(s_reader_t *s)
     }
 }
 
+/* Counts physical lines whatever their ending: LF, CRLF (once), or a bare
+ * CR (old Mac exports).  Called for every byte that may end a line. */
+static void s_line_char(s_reader_t *s, char c)
+{
+    if (c == '\r' || (c == '\n' && !s->after_cr))
+        s->line++;
+    s->after_cr = c == '\r';
+}
+
 static void s_parse_bytes(s_reader_t *s, const char *buf, size_t len)
 {
     size_t i = 0;
@@ -638,8 +648,7 @@ static void s_parse_bytes(s_reader_t *s, const char *buf, size_t len)
             /* Quotes toggle (a doubled quote toggles twice); a line end
              * outside quotes ends the record. */
             char c = buf[i++];
-            if (c == '\n')
-                s->line++;
+            s_line_char(s, c);
             if (c == '"')
                 s->skip_quoted = !s->skip_quoted;
             else if ((c == '\n' || c == '\r') && !s->skip_quoted)
@@ -648,8 +657,7 @@ static void s_parse_bytes(s_reader_t *s, const char *buf, size_t len)
         }
         if (!s->in_record) {
             if (s_is_blank(buf[i])) {
-                if (buf[i] == '\n')
-                    s->line++;
+                s_line_char(s, buf[i]);
                 i++;
                 continue;
             }
@@ -666,8 +674,10 @@ static void s_parse_bytes(s_reader_t *s, const char *buf, size_t len)
             i += done;
             continue;
         }
-        if (end < len && buf[end] == '\n')
-            s->line++;
+        if (end > i)
+            s->after_cr = false;
+        if (end < len)
+            s_line_char(s, buf[end]);
         i += n;
     }
 }

@@ -205,6 +205,21 @@ Test(csv, semicolon_french_export)
     cr_assert_eq(r->resources_eur_month, 450);
 }
 
+Test(csv, bare_cr_line_endings_count_lines)
+{
+    /* Old Mac exports end lines with a bare CR: line numbers must still
+     * be right (a bad row at line 3 is reported at line 3). */
+    cr_assert_eq(read_text("partner_ref,last_name,first_names,birth_date,consent\r"
+                           "ML-1,Benali,Yanis,2004-10-01,1\r"
+                           "ML-2,Kaya,Emre,31/02/2004,1\r"
+                           "ML-3,Nowak,Ola,2004-10-02,1\r"),
+                 0, "%s", g.err);
+    cr_assert_eq(g.n, 3);
+    ok_row(0, 2, "ML-1");
+    bad_row(1, 3, "ML-2", "birth_date: not a real day as YYYY-MM-DD or DD/MM/YYYY");
+    ok_row(2, 4, "ML-3");
+}
+
 Test(csv, bom_is_skipped)
 {
     cr_assert_eq(read_text("\xEF\xBB\xBFpartner_ref,last_name,first_names,birth_date,consent\n"
