@@ -7,7 +7,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config
       libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
-      libcriterion-dev libutf8proc-dev libcsv-dev libconfig-dev libjansson-dev
+      libcriterion-dev libutf8proc-dev libcsv-dev libconfig-dev libjansson-dev libsodium-dev
       python3 python3-zmq python3-protobuf protobuf-compiler)
 if [ "${1:-}" = "--bench" ]; then
   pkgs+=(nats-server libnats-dev)
