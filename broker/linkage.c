@@ -279,6 +279,23 @@ static int s_given_level(const linkage_profile_t *a, const linkage_profile_t *b)
                         b->n_given, sb);
 }
 
+/* A's surnames against B's given names, each and all together ("Léa
+ * Marie" written as a surname is "leamarie"). */
+static int s_cross_level(const linkage_profile_t *a, const linkage_profile_t *b)
+{
+    char g[NORMALIZE_VARIANTS_MAX + 1][NORMALIZE_TOKEN_MAX];
+    char gc[NORMALIZE_VARIANTS_MAX + 1][LINKAGE_CODE_MAX];
+    memcpy(g, b->given, sizeof b->given);
+    memcpy(gc, b->given_codes, sizeof b->given_codes);
+    size_t n = b->n_given;
+    if (n > 1) {
+        s_concat(b->given, b->n_given, g[n], NORMALIZE_TOKEN_MAX);
+        phonetic_phonex(g[n], gc[n], LINKAGE_CODE_MAX);
+        n++;
+    }
+    return s_best_level(a->surnames, a->surname_codes, a->n_surnames, NULL, g, gc, n, NULL);
+}
+
 static int s_digit(const char *d, int i)
 {
     return d[i] - '0';
@@ -326,10 +343,7 @@ void linkage_compare(const linkage_profile_t *a, const linkage_profile_t *b,
      * poor and the crossed one is strong on both names. */
     if (level[LINKAGE_GIVEN] != LINKAGE_MISSING &&
         (level[LINKAGE_SURNAME] > LINKAGE_NAME_JW88 || level[LINKAGE_GIVEN] > LINKAGE_NAME_JW88)) {
-        int x1 = s_best_level(a->surnames, a->surname_codes, a->n_surnames, NULL, b->given,
-                              b->given_codes, b->n_given, NULL);
-        int x2 = s_best_level(a->given, a->given_codes, a->n_given, NULL, b->surnames,
-                              b->surname_codes, b->n_surnames, NULL);
+        int x1 = s_cross_level(a, b), x2 = s_cross_level(b, a);
         if (x1 <= LINKAGE_NAME_JW92 && x2 <= LINKAGE_NAME_JW92)
             level[LINKAGE_SURNAME] = level[LINKAGE_GIVEN] = LINKAGE_NAME_SWAPPED;
     }

@@ -19,7 +19,7 @@
 /* ---- input folding ------------------------------------------------------ */
 
 /* Upper-case A-Z of S into OUT.  Two-byte UTF-8 Latin-1 letters are folded
- * here (phonex wants é→Y before any rule runs); ESSET_E is that letter for
+ * here (phonex wants é→Y before any rule runs); ACCENTED_E is that letter for
  * é è ê ë: 'Y' for phonex, 'E' for soundex. */
 static size_t s_fold(const char *s, char *out, size_t outlen, char accented_e)
 {
@@ -33,9 +33,16 @@ static size_t s_fold(const char *s, char *out, size_t outlen, char accented_e)
             one[0] = (char)(c - 'a' + 'A');
         } else if (c >= 'A' && c <= 'Z') {
             one[0] = (char)c;
-        } else if (c == 0xC3 && *p) {
-            unsigned d = *p++ | 0x20; /* lower-case the Latin-1 letter */
-            if (d >= 0xE0 && d <= 0xE5)
+        } else if (c == 0xC3 && (*p & 0xC0) == 0x80) {
+            /* U+00C0..U+00FF: the code point is the second byte + 0x40;
+             * | 0x20 lower-cases the Latin-1 capitals. */
+            unsigned cp = *p++ + 0x40u;
+            unsigned d = cp | 0x20;
+            if (cp == 0xDF)
+                put = "SS";
+            else if (cp == 0xD7 || cp == 0xF7)
+                ; /* multiplication and division signs */
+            else if (d >= 0xE0 && d <= 0xE5)
                 one[0] = 'A';
             else if (d == 0xE7)
                 one[0] = 'S';
