@@ -362,9 +362,18 @@ static int s_profile_get(store_txn_t *t, uint64_t id, linkage_profile_t *out)
     return 0;
 }
 
-static bool s_names_ok(int level)
+/* Name agreement strong enough to link automatically.  Given names need
+ * more than surnames: twins and siblings share the surname, and their
+ * given names are often alike ("Noé" / "Noémie", "Louis" / "Louise",
+ * Jaro-Winkler 0.88 to 0.92); that much similarity goes to review. */
+static bool s_surname_ok(int level)
 {
     return level <= LINKAGE_NAME_PHONETIC || level == LINKAGE_NAME_SWAPPED;
+}
+
+static bool s_given_ok(int level)
+{
+    return level <= LINKAGE_NAME_JW92 || level == LINKAGE_NAME_SWAPPED;
 }
 
 static bool s_date_ok(int level)
@@ -428,8 +437,8 @@ int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_
         /* Twins and siblings: plainly different given names. */
         if (level[LINKAGE_GIVEN] == LINKAGE_NAME_OTHER && !ine_agree)
             continue;
-        if (score >= upper && s_names_ok(level[LINKAGE_SURNAME]) &&
-            s_names_ok(level[LINKAGE_GIVEN]) && s_date_ok(level[LINKAGE_BIRTH_DATE]) &&
+        if (score >= upper && s_surname_ok(level[LINKAGE_SURNAME]) &&
+            s_given_ok(level[LINKAGE_GIVEN]) && s_date_ok(level[LINKAGE_BIRTH_DATE]) &&
             !ine_conflict) {
             if (!linkable || score > link_score) {
                 link_id = cands.ids[i];

@@ -32,8 +32,10 @@
  *     persons carry the name, kept in the `linkage` database, counted when
  *     a person is indexed).
  *  3. Verdict, with the model's two thresholds:
- *     SAME      exactly one candidate scores ≥ upper, and for it both names
- *               agree at least phonetically (or are swapped), the birth
+ *     SAME      exactly one candidate scores ≥ upper, and for it the
+ *               surnames agree at least phonetically, the given names at
+ *               Jaro-Winkler ≥ 0.92 (twins are often "Noé" / "Noémie"; or
+ *               both names are swapped), the birth
  *               dates are at most a typo / swap / a month apart, and the
  *               INEs do not conflict
  *     POSSIBLE  for a human (code):

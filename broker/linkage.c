@@ -167,9 +167,13 @@ void linkage_profile_to_msg(linkage_profile_t *prof, linkage_msg_hold_t *hold,
     msg->quartier = prof->quartier;
 }
 
+/* Bounded copy; no snprintf: this runs for every field of every
+ * candidate. */
 static void s_copy(char *dst, size_t dlen, const char *src)
 {
-    snprintf(dst, dlen, "%s", src ? src : "");
+    size_t n = src ? strnlen(src, dlen - 1) : 0;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
 }
 
 void linkage_profile_from_msg(const Relais__Store__MatchProfile *msg, linkage_profile_t *out)
@@ -289,8 +293,9 @@ static int s_cross_level(const linkage_profile_t *a, const linkage_profile_t *b)
     memcpy(gc, b->given_codes, sizeof b->given_codes);
     size_t n = b->n_given;
     if (n > 1) {
+        /* No phonex for the joined name: swapped needs JW ≥ 0.92 anyway. */
         s_concat(b->given, b->n_given, g[n], NORMALIZE_TOKEN_MAX);
-        phonetic_phonex(g[n], gc[n], LINKAGE_CODE_MAX);
+        gc[n][0] = '\0';
         n++;
     }
     return s_best_level(a->surnames, a->surname_codes, a->n_surnames, NULL, g, gc, n, NULL);
@@ -343,8 +348,7 @@ void linkage_compare(const linkage_profile_t *a, const linkage_profile_t *b,
      * poor and the crossed one is strong on both names. */
     if (level[LINKAGE_GIVEN] != LINKAGE_MISSING &&
         (level[LINKAGE_SURNAME] > LINKAGE_NAME_JW88 || level[LINKAGE_GIVEN] > LINKAGE_NAME_JW88)) {
-        int x1 = s_cross_level(a, b), x2 = s_cross_level(b, a);
-        if (x1 <= LINKAGE_NAME_JW92 && x2 <= LINKAGE_NAME_JW92)
+        if (s_cross_level(a, b) <= LINKAGE_NAME_JW92 && s_cross_level(b, a) <= LINKAGE_NAME_JW92)
             level[LINKAGE_SURNAME] = level[LINKAGE_GIVEN] = LINKAGE_NAME_SWAPPED;
     }
     level[LINKAGE_BIRTH_DATE] = s_date_level(a->birth_date, b->birth_date);
