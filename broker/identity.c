@@ -271,11 +271,16 @@ static int s_candidates(store_txn_t *t, const s_keys_t *ks, s_cands_t *c)
         if (c->overflow) {
             c->n = before;
             /* Reported, but not once per referral: a common date at a
-             * million persons would flood the log. */
-            if (s_capped[(unsigned char)kind]++ % 1000 == 0)
+             * million persons would flood the log.  Lines at the 1st,
+             * 10th, 100th... occurrence of each kind. */
+            unsigned long seen = ++s_capped[(unsigned char)kind];
+            unsigned long p10 = 1;
+            while (p10 * 10 <= seen)
+                p10 *= 10;
+            if (seen == p10)
                 log_warn("identity: a '%c' block has more than %zu persons; skipped "
                          "(%lu times so far)",
-                         kind, c->limit, s_capped[(unsigned char)kind]);
+                         kind, c->limit, seen);
         }
     }
     if (c->n > 1) {
@@ -325,12 +330,14 @@ static int s_u64_add(store_txn_t *t, const void *key, size_t klen)
 
 /* Share of persons carrying the query's surname / first given name, or 0
  * (use the model's u) while too few persons are counted. */
-static int s_tf(store_txn_t *t, const linkage_profile_t *q, double tf_u[LINKAGE_NFIELDS])
+static int s_tf(store_txn_t *t, const linkage_profile_t *q, double tf_u[LINKAGE_NFIELDS],
+                uint64_t *persons_out)
 {
     uint64_t persons, count;
     unsigned char k[KEY_LEN];
     memset(tf_u, 0, sizeof(double) * LINKAGE_NFIELDS);
     int rc = s_u64_get(t, "npersons", 8, &persons);
+    *persons_out = persons;
     if (rc != 0 || persons < linkage_model_tf_min_persons(s_model))
         return rc;
     s_freq_key('s', q->surnames[0], k);
@@ -411,10 +418,15 @@ int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_
     if (linkage_profile_build(p, s_key, &q) != 0)
         return ENOMEM;
     s_keys(&q, true, &ks);
-    if ((rc = s_candidates(t, &ks, &cands)) != 0 || (rc = s_tf(t, &q, tf_u)) != 0)
+    uint64_t persons = 0;
+    if ((rc = s_candidates(t, &ks, &cands)) != 0 || (rc = s_tf(t, &q, tf_u, &persons)) != 0)
         goto done;
 
-    const double upper = linkage_model_upper(s_model), lower = linkage_model_lower(s_model);
+    /* Thresholds on the posterior odds (linkage.h), as raw-score bounds. */
+    const double prior = linkage_model_prior(s_model, (unsigned long)persons);
+    const double upper = linkage_model_upper(s_model) - prior;
+    const double lower = linkage_model_lower(s_model) - prior;
+    out->prior = prior;
     size_t linkable = 0;
     uint64_t link_id = 0, ine_id = 0, best_id = 0;
     double link_score = 0, best_score = -1e9;
@@ -531,6 +543,7 @@ void identity_decision_msg(const identity_result_t *r, Relais__Store__MatchEvide
     out->code = (char *)r->code;
     out->candidate_person_id = r->candidate_id;
     out->score = r->score;
+    out->prior = r->prior;
     out->candidates = r->candidates;
     if (s_model) {
         out->upper = linkage_model_upper(s_model);

@@ -24,15 +24,17 @@
  *       'I' INE     'E' e-mail     'P' phone
  *     The union of the blocks is scored.  A block larger than its cap
  *     (IDENTITY_BLOCK_CAP; IDENTITY_DATE_BLOCK_CAP for a bare birth date,
- *     which at a million persons holds ~340) says nothing useful, so it is
+ *     which holds ~34 persons at 100,000 and ~340 at a million, so it only
+ *     helps a small store) says nothing useful, so it is
  *     skipped and reported (a warning naming the key kind, never the value);
  *     reading it costs at most cap + 1 entries.
  *  2. Scoring (linkage.h): Fellegi-Sunter levels and log2 weights per
  *     field, with term frequencies for exact name agreements (how many
  *     persons carry the name, kept in the `linkage` database, counted when
  *     a person is indexed).
- *  3. Verdict, with the model's two thresholds:
- *     SAME      exactly one candidate scores ≥ upper, and for it the
+ *  3. Verdict, with the model's two thresholds on the posterior log2-odds
+ *     (score + log2(prior_share / persons indexed), linkage.h):
+ *     SAME      exactly one candidate reaches upper, and for it the
  *               surnames agree at least phonetically, the given names at
  *               Jaro-Winkler ≥ 0.92 (twins are often "Noé" / "Noémie"; or
  *               both names are swapped), the birth
@@ -82,7 +84,7 @@
 #include <stdint.h>
 
 #define IDENTITY_BLOCK_CAP 500
-#define IDENTITY_DATE_BLOCK_CAP 64
+#define IDENTITY_DATE_BLOCK_CAP 16
 #define IDENTITY_KEY_FILE "identity.key"
 
 typedef enum { IDENTITY_NEW = 0, IDENTITY_SAME, IDENTITY_POSSIBLE } identity_verdict_t;
@@ -94,7 +96,9 @@ typedef struct {
     /* The explanation (every verdict): the best candidate, its score and
      * each field's level and weight; 0 / all missing when no candidate. */
     uint64_t candidate_id;
-    double score;
+    double score; /* sum of the weights */
+    double prior; /* log2 prior odds; score + prior is compared with the
+                   * model's thresholds (linkage.h) */
     linkage_evidence_t evidence[LINKAGE_NFIELDS];
     unsigned candidates; /* how many were scored */
 } identity_result_t;

@@ -372,6 +372,7 @@ struct linkage_model_t {
     double u[LINKAGE_NFIELDS][LINKAGE_MAX_LEVELS];
     double w[LINKAGE_NFIELDS][LINKAGE_MAX_LEVELS];
     double upper, lower;
+    double prior_share;
     unsigned long tf_min_persons;
     char version[64];
 };
@@ -393,9 +394,16 @@ linkage_model_t *linkage_model_parse(const char *text, char *err, size_t errlen)
     const char *version = json_string_value(json_object_get(root, "version"));
     json_t *upper = json_object_get(root, "upper"), *lower = json_object_get(root, "lower");
     json_t *tfmin = json_object_get(root, "tf_min_persons");
+    json_t *prior = json_object_get(root, "prior_share");
     if (!json_is_object(fields) || !version || !json_is_number(upper) || !json_is_number(lower) ||
-        !json_is_integer(tfmin)) {
-        snprintf(err, errlen, "needs version, upper, lower, tf_min_persons and fields");
+        !json_is_integer(tfmin) || !json_is_number(prior)) {
+        snprintf(err, errlen,
+                 "needs version, upper, lower, prior_share, tf_min_persons and fields");
+        goto fail;
+    }
+    self->prior_share = json_number_value(prior);
+    if (!(self->prior_share > 0 && self->prior_share < 1)) {
+        snprintf(err, errlen, "prior_share must be in (0, 1)");
         goto fail;
     }
     snprintf(self->version, sizeof self->version, "%s", version);
@@ -439,6 +447,14 @@ void linkage_model_free(linkage_model_t **self_p)
 }
 
 double linkage_model_upper(const linkage_model_t *m) { return m->upper; }
+double linkage_model_prior(const linkage_model_t *m, unsigned long persons)
+{
+    /* Below tf_min_persons the store is treated as that large: a nearly
+     * empty store must not make weak evidence enough. */
+    if (persons < m->tf_min_persons)
+        persons = m->tf_min_persons;
+    return log2(m->prior_share / (double)persons);
+}
 double linkage_model_lower(const linkage_model_t *m) { return m->lower; }
 unsigned long linkage_model_tf_min_persons(const linkage_model_t *m) { return m->tf_min_persons; }
 const char *linkage_model_version(const linkage_model_t *m) { return m->version; }

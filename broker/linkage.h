@@ -26,6 +26,16 @@
  *  share of persons carrying that name as u (a match on "Martin" is weaker
  *  evidence than one on "Vuillemin").
  *
+ *  Thresholds are on the posterior log2-odds, not on the raw score: a
+ *  referral is compared with every known person, so the prior odds that a
+ *  given pair is the same person are about prior_share / N (prior_share:
+ *  the share of referrals that concern someone already known; N: persons
+ *  indexed).  Adding log2(prior_share / N) to the score keeps the meaning
+ *  of a threshold as the store grows: at a million persons "same surname,
+ *  same given name, birth date one digit off" happens by chance and is no
+ *  longer enough, as it is among a thousand (measured: README "Matching
+ *  quality").
+ *
  *  The m/u values are a model file (deploy/linkage-model.json, produced by
  *  tests/quality/train.c from generated labelled pairs and random pairs),
  *  compiled into the broker at build time (linkage_model_default_text), so
@@ -144,8 +154,12 @@ void linkage_compare(const linkage_profile_t *a, const linkage_profile_t *b,
 /* Parses a model (JSON text).  NULL with the reason in ERR. */
 linkage_model_t *linkage_model_parse(const char *json, char *err, size_t errlen);
 void linkage_model_free(linkage_model_t **self_p);
+/* Thresholds on the posterior log2-odds (score + linkage_model_prior). */
 double linkage_model_upper(const linkage_model_t *m);
 double linkage_model_lower(const linkage_model_t *m);
+/* log2 prior odds that a referral and one of PERSONS known persons are
+ * the same: log2(prior_share / max(PERSONS, tf_min_persons)). */
+double linkage_model_prior(const linkage_model_t *m, unsigned long persons);
 /* Below this many indexed persons term frequencies are too noisy and the
  * model's u is used. */
 unsigned long linkage_model_tf_min_persons(const linkage_model_t *m);

@@ -139,7 +139,7 @@ static int s_on_query(void *arg, size_t line, const char *ref, const Relais__V1_
     uint64_t truth = b->truth_q[q];
     if (b->scores)
         fprintf(b->scores, "%s,%d,%.2f,%d\n", s_kinds[kind], res.candidate_id == truth,
-                res.candidate_id ? res.score : -99.0, (int)res.verdict);
+                res.candidate_id ? res.score + res.prior : -99.0, (int)res.verdict);
     b->verdicts[kind][res.verdict]++;
     if (kind == 0)
         b->dups++;
@@ -279,7 +279,7 @@ int main(int argc, char **argv)
     printf("known persons        %zu (indexed in %.1f s, %.1f us each in identity_index)\n",
            b.indexed, load, b.indexed ? b.index_secs / (double)b.indexed * 1e6 : 0);
     printf("queries              %zu (%zu of known persons)\n", n, b.dups);
-    printf("model                %s (upper %.1f, lower %.1f)\n",
+    printf("model                %s (posterior log2-odds: upper %.1f, lower %.1f)\n",
            linkage_model_version(identity_model()), linkage_model_upper(identity_model()),
            linkage_model_lower(identity_model()));
     printf("automatic links      %zu: precision %.5f  recall %.4f  F1 %.4f\n", same, precision,

@@ -12,8 +12,11 @@
  *  u for an e-mail or phone agreement is floored at 0.001: random pairs
  *  almost never share one, but real families, foster homes and social
  *  workers do, and the weight must stay evidence, not proof.
- *  The thresholds are given on the command line: they are chosen by
- *  running bench_matching on a training set (README "Matching quality").
+ *  The thresholds (posterior log2-odds, linkage.h) are given on the
+ *  command line: they are chosen by running bench_matching on a training
+ *  set (README "Matching quality").  prior_share 0.5: about half the
+ *  referrals of the generator, and of a partner pushing a caseload twice,
+ *  concern someone already known.
  */
 #include "csv_reader.h"
 #include "linkage.h"
@@ -145,7 +148,8 @@ int main(int argc, char **argv)
     printf("  \"produced_by\": \"tests/quality/train.c (train_linkage --data %s --upper %g "
            "--lower %g --pairs %ld)\",\n",
            data, upper, lower, pairs);
-    printf("  \"upper\": %g,\n  \"lower\": %g,\n  \"tf_min_persons\": 1000,\n  \"fields\": {\n",
+    printf("  \"upper\": %g,\n  \"lower\": %g,\n  \"prior_share\": 0.5,\n"
+           "  \"tf_min_persons\": 1000,\n  \"fields\": {\n",
            upper, lower);
     for (int fi = 0; fi < LINKAGE_NFIELDS; fi++) {
         int nl = linkage_field_levels(fi);
