@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define KEY_LEN (1 + LINKAGE_HASH_LEN) /* kind byte + keyed hash */
+#define KEY_LEN  (1 + LINKAGE_HASH_LEN) /* kind byte + keyed hash */
 #define MAX_KEYS 32
 
 static unsigned char s_key[LINKAGE_KEY_LEN];
@@ -251,9 +251,11 @@ static int s_collect(void *arg, const MDB_val *key, const MDB_val *val)
     return 0;
 }
 
+#define s_WEAK (UINT64_C(1) << 63) /* id from a large block; ids stay < 2^63 */
+
 static int s_cmp_u64(const void *a, const void *b)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    uint64_t x = *(const uint64_t *)a & ~s_WEAK, y = *(const uint64_t *)b & ~s_WEAK;
     return x < y ? -1 : x > y;
 }
 
@@ -268,6 +270,9 @@ static int s_candidates(store_txn_t *t, const s_keys_t *ks, s_cands_t *c)
         int rc = store_scan(t, STORE_IDENTITY, ks->k[i], KEY_LEN, NULL, 0, s_collect, c);
         if (rc != 0)
             return rc;
+        if (!c->overflow && c->n - before > IDENTITY_SOLO_CAP)
+            for (size_t j = before; j < c->n; j++)
+                c->ids[j] |= s_WEAK; /* only corroborates (see below) */
         if (c->overflow) {
             c->n = before;
             /* Reported, but not once per referral: a common date at a
@@ -283,14 +288,28 @@ static int s_candidates(store_txn_t *t, const s_keys_t *ks, s_cands_t *c)
                          kind, c->limit, seen);
         }
     }
-    if (c->n > 1) {
-        qsort(c->ids, c->n, sizeof *c->ids, s_cmp_u64);
-        size_t w = 1;
-        for (size_t i = 1; i < c->n; i++)
-            if (c->ids[i] != c->ids[w - 1])
-                c->ids[w++] = c->ids[i];
-        c->n = w;
+    /* Deduplicate.  A candidate is kept when a small block holds it, or
+     * when at least two blocks do: a block of more than IDENTITY_SOLO_CAP
+     * (a common surname sound in a birth year, at a million persons)
+     * only corroborates.  A true duplicate almost always shares a second
+     * key (given name + birth date, sorted names, phone, e-mail); this
+     * keeps the scored set near 10 instead of 50 at a million persons. */
+    if (c->n == 0)
+        return 0; /* ids may be NULL: qsort must not see it */
+    qsort(c->ids, c->n, sizeof *c->ids, s_cmp_u64);
+    size_t w = 0;
+    for (size_t i = 0; i < c->n;) {
+        uint64_t id = c->ids[i] & ~s_WEAK;
+        size_t hits = 0;
+        bool strong = false;
+        for (; i < c->n && (c->ids[i] & ~s_WEAK) == id; i++) {
+            hits++;
+            strong |= !(c->ids[i] & s_WEAK);
+        }
+        if (strong || hits >= 2)
+            c->ids[w++] = id;
     }
+    c->n = w;
     return 0;
 }
 
@@ -480,9 +499,10 @@ int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_
         if (ine_id && ine_id != best_id) {
             s_possible(out, ine_id, "same_ine");
         } else if (best_id && best_score >= lower) {
-            s_possible(out, best_id, best_ine_conflict ? "ine_conflict"
-                                     : ine_id          ? "same_ine"
-                                                       : "possible_match");
+            s_possible(out, best_id,
+                       best_ine_conflict ? "ine_conflict"
+                       : ine_id          ? "same_ine"
+                                         : "possible_match");
         } else if (ine_id) {
             s_possible(out, ine_id, "same_ine");
         }

@@ -22,7 +22,10 @@
  *       'D' birth date (looked up also swapped)
  *       'T' all name tokens, sorted
  *       'I' INE     'E' e-mail     'P' phone
- *     The union of the blocks is scored.  A block larger than its cap
+ *     The union of the blocks is scored, except that a block of more than
+ *     IDENTITY_SOLO_CAP persons only corroborates: its persons are scored
+ *     when a second key (or a small block) finds them too.  A block larger
+ *     than its cap
  *     (IDENTITY_BLOCK_CAP; IDENTITY_DATE_BLOCK_CAP for a bare birth date,
  *     which holds ~34 persons at 100,000 and ~340 at a million, so it only
  *     helps a small store) says nothing useful, so it is
@@ -83,9 +86,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IDENTITY_BLOCK_CAP 500
+#define IDENTITY_BLOCK_CAP      200
 #define IDENTITY_DATE_BLOCK_CAP 16
-#define IDENTITY_KEY_FILE "identity.key"
+#define IDENTITY_SOLO_CAP       32
+#define IDENTITY_KEY_FILE       "identity.key"
 
 typedef enum { IDENTITY_NEW = 0, IDENTITY_SAME, IDENTITY_POSSIBLE } identity_verdict_t;
 

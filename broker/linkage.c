@@ -57,8 +57,8 @@ const char *linkage_level_name(int field, int level)
 
 /* ---- profiles ----------------------------------------------------------- */
 
-void linkage_hash(const unsigned char key[LINKAGE_KEY_LEN], char tag, const void *data,
-                  size_t len, unsigned char out[LINKAGE_HASH_LEN])
+void linkage_hash(const unsigned char key[LINKAGE_KEY_LEN], char tag, const void *data, size_t len,
+                  unsigned char out[LINKAGE_HASH_LEN])
 {
     crypto_generichash_state st;
     crypto_generichash_init(&st, key, LINKAGE_KEY_LEN, LINKAGE_HASH_LEN);
@@ -106,8 +106,8 @@ int linkage_profile_build(const Relais__V1__Person *p, const unsigned char key[L
                           linkage_profile_t *out)
 {
     memset(out, 0, sizeof *out);
-    out->n_surnames = normalize_surname_variants(p->last_name, out->surnames,
-                                                 NORMALIZE_VARIANTS_MAX);
+    out->n_surnames =
+        normalize_surname_variants(p->last_name, out->surnames, NORMALIZE_VARIANTS_MAX);
     if (out->n_surnames == 0)
         return EINVAL;
     for (size_t i = 0; i < out->n_surnames; i++)
@@ -276,7 +276,7 @@ static int s_given_level(const linkage_profile_t *a, const linkage_profile_t *b)
             }
     if (shared && (shared == a->n_given || shared == b->n_given))
         return sa[0] && sb[0] && strcmp(a->given[0], b->given[0]) == 0 ? LINKAGE_NAME_EXACT
-                                                                          : LINKAGE_NAME_JW92;
+                                                                       : LINKAGE_NAME_JW92;
     /* Compare what they do not share ("Jean-Pierre" / "Jean-Paul": pierre
      * against paul), so a common first token does not make twins alike. */
     return s_best_level(a->given, a->given_codes, a->n_given, sa, b->given, b->given_codes,
@@ -342,8 +342,7 @@ void linkage_compare(const linkage_profile_t *a, const linkage_profile_t *b,
 {
     level[LINKAGE_SURNAME] = s_best_level(a->surnames, a->surname_codes, a->n_surnames, NULL,
                                           b->surnames, b->surname_codes, b->n_surnames, NULL);
-    level[LINKAGE_GIVEN] =
-        a->n_given && b->n_given ? s_given_level(a, b) : LINKAGE_MISSING;
+    level[LINKAGE_GIVEN] = a->n_given && b->n_given ? s_given_level(a, b) : LINKAGE_MISSING;
     /* First and last names exchanged: only when the straight reading is
      * poor and the crossed one is strong on both names. */
     if (level[LINKAGE_GIVEN] != LINKAGE_MISSING &&
@@ -446,7 +445,10 @@ void linkage_model_free(linkage_model_t **self_p)
     *self_p = NULL;
 }
 
-double linkage_model_upper(const linkage_model_t *m) { return m->upper; }
+double linkage_model_upper(const linkage_model_t *m)
+{
+    return m->upper;
+}
 double linkage_model_prior(const linkage_model_t *m, unsigned long persons)
 {
     /* Below tf_min_persons the store is treated as that large: a nearly
@@ -455,11 +457,26 @@ double linkage_model_prior(const linkage_model_t *m, unsigned long persons)
         persons = m->tf_min_persons;
     return log2(m->prior_share / (double)persons);
 }
-double linkage_model_lower(const linkage_model_t *m) { return m->lower; }
-unsigned long linkage_model_tf_min_persons(const linkage_model_t *m) { return m->tf_min_persons; }
-const char *linkage_model_version(const linkage_model_t *m) { return m->version; }
-double linkage_model_m(const linkage_model_t *m, int f, int l) { return m->m[f][l]; }
-double linkage_model_u(const linkage_model_t *m, int f, int l) { return m->u[f][l]; }
+double linkage_model_lower(const linkage_model_t *m)
+{
+    return m->lower;
+}
+unsigned long linkage_model_tf_min_persons(const linkage_model_t *m)
+{
+    return m->tf_min_persons;
+}
+const char *linkage_model_version(const linkage_model_t *m)
+{
+    return m->version;
+}
+double linkage_model_m(const linkage_model_t *m, int f, int l)
+{
+    return m->m[f][l];
+}
+double linkage_model_u(const linkage_model_t *m, int f, int l)
+{
+    return m->u[f][l];
+}
 
 double linkage_score(const linkage_model_t *m, const int level[LINKAGE_NFIELDS],
                      const double tf_u[LINKAGE_NFIELDS], linkage_evidence_t ev[LINKAGE_NFIELDS])

@@ -56,10 +56,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define LINKAGE_KEY_LEN 32  /* keyed-hash key (libsodium generichash) */
+#define LINKAGE_KEY_LEN  32 /* keyed-hash key (libsodium generichash) */
 #define LINKAGE_HASH_LEN 16 /* keyed hashes of phone, email, index keys */
 #define LINKAGE_CODE_MAX 32 /* a phonex code, truncated */
-#define LINKAGE_MISSING (-1)
+#define LINKAGE_MISSING  (-1)
 
 typedef enum {
     LINKAGE_SURNAME = 0,
@@ -74,23 +74,23 @@ typedef enum {
 } linkage_field_t;
 
 enum { /* surname and given levels, best first */
-    LINKAGE_NAME_EXACT = 0,
-    LINKAGE_NAME_JW92,
-    LINKAGE_NAME_JW88,
-    LINKAGE_NAME_PHONETIC,
-    LINKAGE_NAME_JW70,
-    LINKAGE_NAME_SWAPPED,
-    LINKAGE_NAME_OTHER,
-    LINKAGE_NAME_LEVELS
+       LINKAGE_NAME_EXACT = 0,
+       LINKAGE_NAME_JW92,
+       LINKAGE_NAME_JW88,
+       LINKAGE_NAME_PHONETIC,
+       LINKAGE_NAME_JW70,
+       LINKAGE_NAME_SWAPPED,
+       LINKAGE_NAME_OTHER,
+       LINKAGE_NAME_LEVELS
 };
 enum { /* birth date levels */
-    LINKAGE_DATE_EXACT = 0,
-    LINKAGE_DATE_TYPO1,
-    LINKAGE_DATE_SWAP_DM,
-    LINKAGE_DATE_MONTH1,
-    LINKAGE_DATE_SAME_YEAR,
-    LINKAGE_DATE_OTHER,
-    LINKAGE_DATE_LEVELS
+       LINKAGE_DATE_EXACT = 0,
+       LINKAGE_DATE_TYPO1,
+       LINKAGE_DATE_SWAP_DM,
+       LINKAGE_DATE_MONTH1,
+       LINKAGE_DATE_SAME_YEAR,
+       LINKAGE_DATE_OTHER,
+       LINKAGE_DATE_LEVELS
 };
 enum { LINKAGE_AGREE = 0, LINKAGE_DISAGREE, LINKAGE_BINARY_LEVELS };
 
@@ -143,8 +143,8 @@ void linkage_profile_from_msg(const Relais__Store__MatchProfile *msg, linkage_pr
 
 /* Keyed BLAKE2b-128 of LEN bytes at DATA, domain-separated by TAG (one
  * byte: which kind of value). */
-void linkage_hash(const unsigned char key[LINKAGE_KEY_LEN], char tag, const void *data,
-                  size_t len, unsigned char out[LINKAGE_HASH_LEN]);
+void linkage_hash(const unsigned char key[LINKAGE_KEY_LEN], char tag, const void *data, size_t len,
+                  unsigned char out[LINKAGE_HASH_LEN]);
 
 /* The comparison level of each field (LINKAGE_MISSING when a side lacks
  * it). */

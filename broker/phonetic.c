@@ -132,9 +132,9 @@ typedef struct {
     int n_alt;
 } s_rule_t;
 
-#define VOW "AEIOU"
+#define VOW     "AEIOU"
 #define NOT_VOW "^AEIOU1234"
-#define SVOW "AEIOUY1234"
+#define SVOW    "AEIOUY1234"
 
 /* Brouard's rules in order (phonetic.h). */
 static const s_rule_t s_rules[] = {
@@ -157,8 +157,7 @@ static const s_rule_t s_rules[] = {
     {{{{"A", "U"}, 2, 0, 0, "O"}}, 1},
     {{{{"O", "IY"}, 2, 0, 0, "2"}}, 1},
     {{{{"O", "U"}, 2, 0, 0, "3"}}, 1},
-    {{{{"S", "C", "H"}, 3, 0, 0, "5"}, {{"C", "H"}, 2, 0, 0, "5"}, {{"S", "H"}, 2, 0, 0, "5"}},
-     3},
+    {{{{"S", "C", "H"}, 3, 0, 0, "5"}, {{"C", "H"}, 2, 0, 0, "5"}, {{"S", "H"}, 2, 0, 0, "5"}}, 3},
     {{{{"S", "S"}, 2, 0, 0, "S"}}, 1},
     {{{{"S", "C", "EIY"}, 3, 0, 1, "S"}, {{"S", "EIY"}, 2, 0, 1, "S"}}, 2},
     {{{{"G", "U"}, 2, 0, 0, "K"},
@@ -213,14 +212,20 @@ static size_t s_pass(const s_rule_t *rule, const char *in, size_t n, char *out)
 static char s_single(char c)
 {
     switch (c) {
-    case 'A': return 'O';
+    case 'A':
+        return 'O';
     case 'D':
-    case 'P': return 'T';
-    case 'J': return 'G';
+    case 'P':
+        return 'T';
+    case 'J':
+        return 'G';
     case 'B':
-    case 'V': return 'F';
-    case 'M': return 'N';
-    default: return c;
+    case 'V':
+        return 'F';
+    case 'M':
+        return 'N';
+    default:
+        return c;
     }
 }
 

@@ -43,7 +43,7 @@
 
 #include <stddef.h>
 
-#define PHONETIC_MAX_IN 96
+#define PHONETIC_MAX_IN      96
 #define PHONETIC_SOUNDEX_LEN 5 /* 4 characters and the NUL */
 
 /* Writes the 4-character code into OUT; "" for a string with no letter.

@@ -1,6 +1,7 @@
 /*  bench_matching — the matching quality benchmark (a program, not a test).
  *
  *    bench_matching --data DIR [--model FILE] [--work DIR] [--keep] [--scores FILE]
+ *                   [--reuse]
  *
  *  DIR is what gen_referrals.py wrote: known.csv, queries.csv, truth.csv.
  *  Runs the REAL matcher: every known referral is indexed with
@@ -16,7 +17,9 @@
  *  per kind of query, the median / p90 / p99 matching time, and the mean
  *  indexing time.  --scores writes one line per query (kind, best
  *  candidate is the true person, best score, verdict) for choosing the
- *  thresholds.  See README "Matching quality" for the runs.
+ *  thresholds.  --work DIR --keep keeps the store; --reuse then matches
+ *  against it without indexing again (changes to the look-up side only).
+ *  See README "Matching quality" for the runs.
  */
 #include "csv_reader.h"
 #include "identity.h"
@@ -138,8 +141,10 @@ static int s_on_query(void *arg, size_t line, const char *ref, const Relais__V1_
     int kind = b->kind_q[q];
     uint64_t truth = b->truth_q[q];
     if (b->scores)
-        fprintf(b->scores, "%s,%d,%.2f,%d\n", s_kinds[kind], res.candidate_id == truth,
-                res.candidate_id ? res.score + res.prior : -99.0, (int)res.verdict);
+        fprintf(b->scores, "%s,%d,%.2f,%d,%s,%s,%s\n", s_kinds[kind], res.candidate_id == truth,
+                res.candidate_id ? res.score + res.prior : -99.0, (int)res.verdict, res.code,
+                linkage_level_name(LINKAGE_GIVEN, res.evidence[LINKAGE_GIVEN].level),
+                linkage_level_name(LINKAGE_BIRTH_DATE, res.evidence[LINKAGE_BIRTH_DATE].level));
     b->verdicts[kind][res.verdict]++;
     if (kind == 0)
         b->dups++;
@@ -148,10 +153,9 @@ static int s_on_query(void *arg, size_t line, const char *ref, const Relais__V1_
             b->same_right++;
         } else {
             b->same_wrong++;
-            if (b->wrong_shown++ < 10)
-            {
-                printf("  false link: %s (%s) -> person %llu, score %.1f:", ref,
-                       s_kinds[kind], (unsigned long long)res.person_id, res.score);
+            if (b->wrong_shown++ < 10) {
+                printf("  false link: %s (%s) -> person %llu, score %.1f:", ref, s_kinds[kind],
+                       (unsigned long long)res.person_id, res.score);
                 for (int f = 0; f < LINKAGE_NFIELDS; f++)
                     printf(" %s=%s(%+.1f)", linkage_field_name(f),
                            linkage_level_name(f, res.evidence[f].level), res.evidence[f].weight);
@@ -192,7 +196,7 @@ static char *s_slurp(const char *path)
 int main(int argc, char **argv)
 {
     const char *data = NULL, *model = NULL, *work = NULL, *scores = NULL;
-    int keep = 0;
+    int keep = 0, reuse = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--data") && i + 1 < argc)
             data = argv[++i];
@@ -202,11 +206,13 @@ int main(int argc, char **argv)
             work = argv[++i];
         else if (!strcmp(argv[i], "--keep"))
             keep = 1;
+        else if (!strcmp(argv[i], "--reuse"))
+            reuse = 1;
         else if (!strcmp(argv[i], "--scores") && i + 1 < argc)
             scores = argv[++i];
         else {
             fprintf(stderr, "usage: bench_matching --data DIR [--model FILE] [--work DIR] "
-                            "[--keep]\n");
+                            "[--keep] [--scores FILE] [--reuse]\n");
             return 1;
         }
     }
@@ -244,7 +250,8 @@ int main(int argc, char **argv)
     }
     snprintf(path, sizeof path, "%s/known.csv", data);
     double t0 = s_now();
-    csv_reader_read_file(path, s_on_known, NULL, &b, err, sizeof err);
+    if (!reuse)
+        csv_reader_read_file(path, s_on_known, NULL, &b, err, sizeof err);
     if (b.rc == 0 && b.txn.txn)
         b.rc = store_commit(&b.txn);
     if (b.rc != 0) {

@@ -106,9 +106,9 @@ Test(linkage, given_name_levels)
         int level;
     } v[] = {
         {"Hélène Marie", "helene marie", LINKAGE_NAME_EXACT},
-        {"Hélène Marie", "Hélène", LINKAGE_NAME_EXACT},  /* shortened compound */
+        {"Hélène Marie", "Hélène", LINKAGE_NAME_EXACT}, /* shortened compound */
         {"Jean-Pierre", "Jeanpierre", LINKAGE_NAME_EXACT},
-        {"Marie Hélène", "Hélène", LINKAGE_NAME_JW92},   /* contained, not first */
+        {"Marie Hélène", "Hélène", LINKAGE_NAME_JW92},    /* contained, not first */
         {"Jean-Pierre", "Jean-Paul", LINKAGE_NAME_OTHER}, /* pierre against paul */
         {"Mohamed", "Mohammed", LINKAGE_NAME_JW92},
         {"Paulo", "Hélène", LINKAGE_NAME_OTHER},
@@ -139,9 +139,12 @@ Test(linkage, birth_date_levels)
         const char *b;
         int level;
     } v[] = {
-        {"2004-03-12", LINKAGE_DATE_EXACT},    {"2004-03-13", LINKAGE_DATE_TYPO1},
-        {"2004-12-03", LINKAGE_DATE_SWAP_DM},  {"2004-04-02", LINKAGE_DATE_MONTH1},
-        {"2004-07-30", LINKAGE_DATE_SAME_YEAR}, {"2001-07-30", LINKAGE_DATE_OTHER},
+        {"2004-03-12", LINKAGE_DATE_EXACT},
+        {"2004-03-13", LINKAGE_DATE_TYPO1},
+        {"2004-12-03", LINKAGE_DATE_SWAP_DM},
+        {"2004-04-02", LINKAGE_DATE_MONTH1},
+        {"2004-07-30", LINKAGE_DATE_SAME_YEAR},
+        {"2001-07-30", LINKAGE_DATE_OTHER},
         {"", LINKAGE_MISSING},
     };
     for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
@@ -206,6 +209,9 @@ Test(linkage, model_weights_and_missing_values)
     cr_expect_lt(linkage_score(m, level, tf_common, NULL), linkage_score(m, level, tf_rare, NULL));
     level[LINKAGE_SURNAME] = LINKAGE_NAME_OTHER;
     cr_expect_lt(linkage_score(m, level, NULL, NULL), 0);
+    /* The prior: a million persons need 10 bits more than a thousand. */
+    cr_expect_float_eq(linkage_model_prior(m, 1000) - linkage_model_prior(m, 1024000), 10.0, 1e-9);
+    cr_expect_eq(linkage_model_prior(m, 1), linkage_model_prior(m, 1000)); /* floor */
     linkage_model_free(&m);
     cr_expect_null(m);
     cr_expect_null(linkage_model_parse("{\"version\": \"x\"}", err, sizeof err));

@@ -27,11 +27,20 @@ Test(phonetic, soundex_fr_published_examples)
 Test(phonetic, phonex_published_examples)
 {
     static const vec_t v[] = {
-        {"PHYLAURHEIMSMET", "FILOR4SNY"}, {"Martin", "NORTIN"},    {"Bernard", "FYRNOR"},
-        {"Faure", "FORE"},                {"Perez", "TYRYZ"},      {"Gros", "GROS"},
-        {"Chapuis", "5OTUIS"},            {"Boyer", "F2YR"},       {"Gauthier", "KOTIYR"},
-        {"Rey", "RY"},                    {"Barthélémy", "FORTILINI"}, {"Henry", "H1RI"},
-        {"Moulin", "N3LIN"},              {"Rousseau", "R3SO"},
+        {"PHYLAURHEIMSMET", "FILOR4SNY"},
+        {"Martin", "NORTIN"},
+        {"Bernard", "FYRNOR"},
+        {"Faure", "FORE"},
+        {"Perez", "TYRYZ"},
+        {"Gros", "GROS"},
+        {"Chapuis", "5OTUIS"},
+        {"Boyer", "F2YR"},
+        {"Gauthier", "KOTIYR"},
+        {"Rey", "RY"},
+        {"Barthélémy", "FORTILINI"},
+        {"Henry", "H1RI"},
+        {"Moulin", "N3LIN"},
+        {"Rousseau", "R3SO"},
     };
     for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
         char code[32];
@@ -43,7 +52,9 @@ Test(phonetic, phonex_published_examples)
 Test(phonetic, spellings_of_one_name_share_a_code_after_normalisation)
 {
     static const char *const same[][2] = {
-        {"Vuillemin", "Vuilemin"}, {"Lefebvre", "Lefèvre"}, {"Hélène", "HELENE"},
+        {"Vuillemin", "Vuilemin"},
+        {"Lefebvre", "Lefèvre"},
+        {"Hélène", "HELENE"},
         {"Da Silva", "Dasilva"},
     };
     for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
