@@ -212,8 +212,8 @@ int normalize_utf8_ok(const char *s, size_t len)
 /* ---- name variants ------------------------------------------------------ */
 
 static const char *const s_particles[] = {
-    "de",  "du", "des", "la", "le",  "les", "d",  "l",  "van", "von", "der", "den",
-    "ben", "bin", "ibn", "ait", "el", "al", "da", "das", "dos", "di", "del", "della",
+    "de",  "du",  "des", "la",  "le", "les", "d",  "l",   "van", "von", "der", "den",
+    "ben", "bin", "ibn", "ait", "el", "al",  "da", "das", "dos", "di",  "del", "della",
 };
 static const char *const s_name_joiners[] = {
     "epouse", "ep", "nee", "ne", "dit", "dite", "ou", "veuve", "vve", "alias",
@@ -250,8 +250,8 @@ static void s_add_variant(char out[][NORMALIZE_TOKEN_MAX], size_t max, size_t *n
 }
 
 /* TOKS[0..NT) is one name: add it compact, then without leading particles. */
-static void s_add_name(char toks[][NORMALIZE_TOKEN_MAX], size_t nt,
-                       char out[][NORMALIZE_TOKEN_MAX], size_t max, size_t *n)
+static void s_add_name(char toks[][NORMALIZE_TOKEN_MAX], size_t nt, char out[][NORMALIZE_TOKEN_MAX],
+                       size_t max, size_t *n)
 {
     char whole[NORMALIZE_TOKEN_MAX];
     size_t first = 0;

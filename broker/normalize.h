@@ -44,7 +44,7 @@ int normalize_utf8_ok(const char *s, size_t len);
  * Several names are split on / ; ( ) and on the words epouse, ep, nee,
  * ne, dit, dite, ou, veuve, vve, alias.  Cost: O(length), no allocation
  * beyond normalize_name's one per piece. */
-#define NORMALIZE_TOKEN_MAX 64
+#define NORMALIZE_TOKEN_MAX    64
 #define NORMALIZE_VARIANTS_MAX 6
 
 /* Surname variants of the raw UTF-8 name RAW, as compact folded strings
