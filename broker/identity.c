@@ -1,59 +1,331 @@
-/*  identity — first-version matcher: exact normalised keys.  See
- *  identity.h for the rules and why conflicts go to a human. */
+/*  identity — scored record linkage behind identity_match / identity_index.
+ *  See identity.h for the blocking keys, the verdict rules and why each
+ *  one leans against false merges.
+ *
+ *  One referral: build its profile (linkage.h: folded names, phonex,
+ *  hashes), look up each blocking key with a capped scan, deduplicate the
+ *  candidate ids, read each candidate's stored profile, compare and score
+ *  it, then apply the verdict rules to the scored list.  Indexing a new
+ *  person writes its keys, its profile and its name counts, all in the
+ *  caller's transaction, so a referral that fails leaves no trace.
+ */
 #include "identity.h"
 
+#include "log.h"
 #include "normalize.h"
+#include "phonetic.h"
 #include "relais_store.pb-c.h"
 
-#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#define IDENTITY_KEY_MAX 400 /* well above VALIDATE_MAX_NAME * 2 + a date */
+#define KEY_LEN  (1 + LINKAGE_HASH_LEN) /* kind byte + keyed hash */
+#define MAX_KEYS 32
 
-/* "n:" last | first given name | birth date.  Returns the length, 0 on
- * failure (invalid UTF-8 or no memory: validation makes both unlikely). */
-static size_t s_name_key(const Relais__V1__Person *p, char *out, size_t outlen)
+static unsigned char s_key[LINKAGE_KEY_LEN];
+static bool s_key_set = false;
+static linkage_model_t *s_model = NULL;
+static unsigned long s_capped[256]; /* capped blocks seen, per key kind */
+
+/* ---- start-up: the key file and the model ------------------------------ */
+
+void identity_set_key(const unsigned char key[LINKAGE_KEY_LEN])
 {
-    size_t len = 0;
-    char *last = normalize_name(p->last_name);
-    char *first = normalize_name(p->first_names);
-    char token[128];
-    if (last && first) {
-        normalize_first_token(first, token, sizeof token);
-        int n = snprintf(out, outlen, "n:%s|%s|%s", last, token, p->birth_date);
-        if (n > 0 && (size_t)n < outlen)
-            len = (size_t)n;
+    memcpy(s_key, key, LINKAGE_KEY_LEN);
+    s_key_set = true;
+}
+
+/* Reads PATH's 32 bytes, or creates it (O_EXCL: two brokers starting at
+ * once cannot both write one). */
+static int s_key_file(const char *path, char *err, size_t errlen)
+{
+    unsigned char key[LINKAGE_KEY_LEN];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+            goto sys_fail;
+        randombytes_buf(key, sizeof key);
+        if (write(fd, key, sizeof key) != (ssize_t)sizeof key || fsync(fd) != 0) {
+            close(fd);
+            unlink(path);
+            goto sys_fail;
+        }
+        close(fd);
+        identity_set_key(key);
+        sodium_memzero(key, sizeof key);
+        return 0;
     }
-    free(last);
-    free(first);
-    return len;
+    if (fd < 0)
+        goto sys_fail;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
+        snprintf(err, errlen, "%s must be readable by its owner only (mode 0600)", path);
+        close(fd);
+        return -1;
+    }
+    ssize_t n = read(fd, key, sizeof key);
+    close(fd);
+    if (n != (ssize_t)sizeof key) {
+        snprintf(err, errlen, "%s: expected %d bytes", path, LINKAGE_KEY_LEN);
+        return -1;
+    }
+    identity_set_key(key);
+    sodium_memzero(key, sizeof key);
+    return 0;
+sys_fail:
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return -1;
 }
 
-/* "i:" INE, upper-cased; 0 when the person has none. */
-static size_t s_ine_key(const Relais__V1__Person *p, char *out, size_t outlen)
+int identity_load_model(const char *json_text, char *err, size_t errlen)
 {
-    if (!p->ine || !*p->ine)
-        return 0;
-    int n = snprintf(out, outlen, "i:%s", p->ine);
-    if (n <= 0 || (size_t)n >= outlen)
-        return 0;
-    for (char *c = out + 2; *c; c++)
-        *c = (char)toupper((unsigned char)*c);
-    return (size_t)n;
+    char why[256];
+    linkage_model_t *m = linkage_model_parse(json_text, why, sizeof why);
+    if (!m) {
+        snprintf(err, errlen, "linkage model: %s", why);
+        return -1;
+    }
+    linkage_model_free(&s_model);
+    s_model = m;
+    return 0;
 }
 
-/* The first person id under KEY; 0 when none. */
-static int s_lookup(store_txn_t *t, const char *key, size_t klen, uint64_t *out)
+int identity_init(const char *data_dir, char *err, size_t errlen)
+{
+    char path[4096];
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "libsodium cannot initialise");
+        return -1;
+    }
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", data_dir, IDENTITY_KEY_FILE) >= sizeof path) {
+        snprintf(err, errlen, "data directory path too long");
+        return -1;
+    }
+    if (s_key_file(path, err, errlen) != 0)
+        return -1;
+    return identity_load_model(linkage_model_default_text, err, errlen);
+}
+
+const linkage_model_t *identity_model(void)
+{
+    return s_model;
+}
+
+void identity_shutdown(void)
+{
+    linkage_model_free(&s_model);
+    sodium_memzero(s_key, sizeof s_key);
+    s_key_set = false;
+}
+
+/* ---- keys --------------------------------------------------------------- */
+
+typedef struct {
+    unsigned char k[MAX_KEYS][KEY_LEN];
+    size_t n;
+} s_keys_t;
+
+static void s_key_add(s_keys_t *ks, char kind, const void *material, size_t len)
+{
+    if (ks->n >= MAX_KEYS || len == 0)
+        return;
+    unsigned char *k = ks->k[ks->n];
+    k[0] = (unsigned char)kind;
+    linkage_hash(s_key, kind, material, len, k + 1);
+    for (size_t i = 0; i < ks->n; i++)
+        if (memcmp(ks->k[i], k, KEY_LEN) == 0)
+            return; /* the same key twice: one lookup */
+    ks->n++;
+}
+
+static void s_key_addf(s_keys_t *ks, char kind, const char *a, const char *b)
+{
+    char buf[160];
+    int n = snprintf(buf, sizeof buf, "%s|%s", a, b);
+    if (n > 0 && (size_t)n < sizeof buf && *a)
+        s_key_add(ks, kind, buf, (size_t)n);
+}
+
+static int s_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "2004-03-12" -> "2004-12-03" when both are ≤ 12 and differ; else 0. */
+static int s_swapped_date(const char *d, char out[11])
+{
+    if (strlen(d) != 10 || (d[5] == d[8] && d[6] == d[9]))
+        return 0;
+    int m = (d[5] - '0') * 10 + (d[6] - '0'), day = (d[8] - '0') * 10 + (d[9] - '0');
+    if (m > 12 || day > 12 || day < 1)
+        return 0;
+    snprintf(out, 11, "%.4s-%c%c-%c%c", d, d[8], d[9], d[5], d[6]);
+    return 1;
+}
+
+/* The blocking keys of PROF.  QUERY adds the look-up-only keys (given
+ * names as surnames, swapped dates); indexing writes only the others. */
+static void s_keys(const linkage_profile_t *prof, bool query, s_keys_t *ks)
+{
+    char year[5] = "";
+    char swapped[11] = "";
+    const char *date = prof->birth_date;
+    snprintf(year, sizeof year, "%.4s", date);
+    bool has_swap = query && s_swapped_date(date, swapped);
+
+    for (size_t i = 0; i < prof->n_surnames; i++)
+        s_key_addf(ks, 'S', prof->surname_codes[i], year);
+    if (query)
+        for (size_t i = 0; i < prof->n_given; i++)
+            s_key_addf(ks, 'S', prof->given_codes[i], year);
+    for (size_t i = 0; i < prof->n_given && i < 3; i++) {
+        char sx[PHONETIC_SOUNDEX_LEN];
+        phonetic_soundex_fr(prof->given[i], sx);
+        s_key_addf(ks, 'G', sx, date);
+        if (has_swap)
+            s_key_addf(ks, 'G', sx, swapped);
+    }
+    s_key_add(ks, 'D', date, strlen(date));
+    if (has_swap)
+        s_key_add(ks, 'D', swapped, strlen(swapped));
+
+    /* Sorted tokens: "Ndiaye Lea" and "Lea Ndiaye" meet here. */
+    const char *toks[1 + NORMALIZE_VARIANTS_MAX];
+    size_t nt = 0;
+    toks[nt++] = prof->surnames[0];
+    for (size_t i = 0; i < prof->n_given; i++)
+        toks[nt++] = prof->given[i];
+    qsort(toks, nt, sizeof *toks, s_cmp_str);
+    char all[(1 + NORMALIZE_VARIANTS_MAX) * NORMALIZE_TOKEN_MAX];
+    size_t len = 0;
+    for (size_t i = 0; i < nt; i++)
+        len += (size_t)snprintf(all + len, sizeof all - len, "%s%s", i ? " " : "", toks[i]);
+    s_key_add(ks, 'T', all, len);
+
+    if (*prof->ine)
+        s_key_add(ks, 'I', prof->ine, strlen(prof->ine));
+    if (prof->has_email)
+        s_key_add(ks, 'E', prof->email_hash, LINKAGE_HASH_LEN);
+    if (prof->has_phone)
+        s_key_add(ks, 'P', prof->phone_hash, LINKAGE_HASH_LEN);
+}
+
+/* ---- candidates --------------------------------------------------------- */
+
+typedef struct {
+    uint64_t *ids;
+    size_t n, cap_alloc;
+    size_t block; /* entries read from the current block */
+    size_t limit; /* the current block's cap */
+    bool overflow;
+} s_cands_t;
+
+static int s_collect(void *arg, const MDB_val *key, const MDB_val *val)
+{
+    (void)key;
+    s_cands_t *c = arg;
+    if (val->mv_size != 8)
+        return 0; /* not ours: ignore rather than fail a referral */
+    if (++c->block > c->limit) {
+        c->overflow = true;
+        return 1;
+    }
+    if (c->n == c->cap_alloc) {
+        size_t want = c->cap_alloc ? c->cap_alloc * 2 : 64;
+        uint64_t *grown = realloc(c->ids, want * sizeof *grown);
+        if (!grown) {
+            c->overflow = true; /* treated as a skipped block; ENOMEM below */
+            return 1;
+        }
+        c->ids = grown;
+        c->cap_alloc = want;
+    }
+    c->ids[c->n++] = store_u64_decode(val->mv_data);
+    return 0;
+}
+
+#define s_WEAK (UINT64_C(1) << 63) /* id from a large block; ids stay < 2^63 */
+
+static int s_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a & ~s_WEAK, y = *(const uint64_t *)b & ~s_WEAK;
+    return x < y ? -1 : x > y;
+}
+
+static int s_candidates(store_txn_t *t, const s_keys_t *ks, s_cands_t *c)
+{
+    for (size_t i = 0; i < ks->n; i++) {
+        size_t before = c->n;
+        char kind = (char)ks->k[i][0];
+        c->block = 0;
+        c->overflow = false;
+        c->limit = kind == 'D' ? IDENTITY_DATE_BLOCK_CAP : IDENTITY_BLOCK_CAP;
+        int rc = store_scan(t, STORE_IDENTITY, ks->k[i], KEY_LEN, NULL, 0, s_collect, c);
+        if (rc != 0)
+            return rc;
+        if (!c->overflow && c->n - before > IDENTITY_SOLO_CAP)
+            for (size_t j = before; j < c->n; j++)
+                c->ids[j] |= s_WEAK; /* only corroborates (see below) */
+        if (c->overflow) {
+            c->n = before;
+            /* Reported, but not once per referral: a common date at a
+             * million persons would flood the log.  Lines at the 1st,
+             * 10th, 100th... occurrence of each kind. */
+            unsigned long seen = ++s_capped[(unsigned char)kind];
+            unsigned long p10 = 1;
+            while (p10 * 10 <= seen)
+                p10 *= 10;
+            if (seen == p10)
+                log_warn("identity: a '%c' block has more than %zu persons; skipped "
+                         "(%lu times so far)",
+                         kind, c->limit, seen);
+        }
+    }
+    /* Deduplicate.  A candidate is kept when a small block holds it, or
+     * when at least two blocks do: a block of more than IDENTITY_SOLO_CAP
+     * (a common surname sound in a birth year, at a million persons)
+     * only corroborates.  A true duplicate almost always shares a second
+     * key (given name + birth date, sorted names, phone, e-mail); this
+     * keeps the scored set near 10 instead of 50 at a million persons. */
+    if (c->n == 0)
+        return 0; /* ids may be NULL: qsort must not see it */
+    qsort(c->ids, c->n, sizeof *c->ids, s_cmp_u64);
+    size_t w = 0;
+    for (size_t i = 0; i < c->n;) {
+        uint64_t id = c->ids[i] & ~s_WEAK;
+        size_t hits = 0;
+        bool strong = false;
+        for (; i < c->n && (c->ids[i] & ~s_WEAK) == id; i++) {
+            hits++;
+            strong |= !(c->ids[i] & s_WEAK);
+        }
+        if (strong || hits >= 2)
+            c->ids[w++] = id;
+    }
+    c->n = w;
+    return 0;
+}
+
+/* ---- term frequencies --------------------------------------------------- */
+
+static void s_freq_key(char tag, const char *name, unsigned char out[KEY_LEN])
+{
+    out[0] = 'f';
+    linkage_hash(s_key, tag, name, strlen(name), out + 1);
+}
+
+static int s_u64_get(store_txn_t *t, const void *key, size_t klen, uint64_t *out)
 {
     MDB_val v;
     *out = 0;
-    if (!klen)
-        return 0;
-    int rc = store_get(t, STORE_IDENTITY, key, klen, &v);
+    int rc = store_get(t, STORE_LINKAGE, key, klen, &v);
     if (rc == MDB_NOTFOUND)
         return 0;
     if (rc != 0)
@@ -64,23 +336,83 @@ static int s_lookup(store_txn_t *t, const char *key, size_t klen, uint64_t *out)
     return 0;
 }
 
-/* Does known person ID carry an INE different from INE? */
-static int s_ine_differs(store_txn_t *t, uint64_t id, const char *ine, int *differs)
+static int s_u64_add(store_txn_t *t, const void *key, size_t klen)
 {
-    unsigned char key[8];
-    Relais__Store__PersonRecord *rec = NULL;
-    *differs = 0;
-    if (!ine || !*ine)
-        return 0;
-    store_u64_encode(id, key);
-    int rc = store_get_msg(t, STORE_PERSONS, key, 8, &relais__store__person_record__descriptor,
-                           (ProtobufCMessage **)&rec);
+    uint64_t n;
+    unsigned char buf[8];
+    int rc = s_u64_get(t, key, klen, &n);
     if (rc != 0)
         return rc;
-    if (rec->person && rec->person->ine && *rec->person->ine)
-        *differs = strcasecmp(rec->person->ine, ine) != 0;
-    relais__store__person_record__free_unpacked(rec, NULL);
+    store_u64_encode(n + 1, buf);
+    return store_put(t, STORE_LINKAGE, key, klen, buf, 8, 0);
+}
+
+/* Share of persons carrying the query's surname / first given name, or 0
+ * (use the model's u) while too few persons are counted. */
+static int s_tf(store_txn_t *t, const linkage_profile_t *q, double tf_u[LINKAGE_NFIELDS],
+                uint64_t *persons_out)
+{
+    uint64_t persons, count;
+    unsigned char k[KEY_LEN];
+    memset(tf_u, 0, sizeof(double) * LINKAGE_NFIELDS);
+    int rc = s_u64_get(t, "npersons", 8, &persons);
+    *persons_out = persons;
+    if (rc != 0 || persons < linkage_model_tf_min_persons(s_model))
+        return rc;
+    s_freq_key('s', q->surnames[0], k);
+    if ((rc = s_u64_get(t, k, KEY_LEN, &count)) != 0)
+        return rc;
+    tf_u[LINKAGE_SURNAME] = (double)(count ? count : 1) / (double)persons;
+    if (q->n_given) {
+        s_freq_key('g', q->given[0], k);
+        if ((rc = s_u64_get(t, k, KEY_LEN, &count)) != 0)
+            return rc;
+        tf_u[LINKAGE_GIVEN] = (double)(count ? count : 1) / (double)persons;
+    }
     return 0;
+}
+
+/* ---- match -------------------------------------------------------------- */
+
+static int s_profile_get(store_txn_t *t, uint64_t id, linkage_profile_t *out)
+{
+    unsigned char key[9] = {'p'};
+    Relais__Store__MatchProfile *msg;
+    store_u64_encode(id, key + 1);
+    int rc = store_get_msg(t, STORE_LINKAGE, key, sizeof key,
+                           &relais__store__match_profile__descriptor, (ProtobufCMessage **)&msg);
+    if (rc != 0)
+        return rc;
+    linkage_profile_from_msg(msg, out);
+    relais__store__match_profile__free_unpacked(msg, NULL);
+    return 0;
+}
+
+/* Name agreement strong enough to link automatically.  Given names need
+ * more than surnames: twins and siblings share the surname, and their
+ * given names are often alike ("Noé" / "Noémie", "Louis" / "Louise",
+ * Jaro-Winkler 0.88 to 0.92); that much similarity goes to review. */
+static bool s_surname_ok(int level)
+{
+    return level <= LINKAGE_NAME_PHONETIC || level == LINKAGE_NAME_SWAPPED;
+}
+
+static bool s_given_ok(int level)
+{
+    return level <= LINKAGE_NAME_JW92 || level == LINKAGE_NAME_SWAPPED;
+}
+
+static bool s_date_ok(int level)
+{
+    return level >= LINKAGE_DATE_EXACT && level <= LINKAGE_DATE_MONTH1;
+}
+
+static void s_explain(identity_result_t *out, uint64_t id, double score,
+                      const linkage_evidence_t ev[LINKAGE_NFIELDS])
+{
+    out->candidate_id = id;
+    out->score = score;
+    memcpy(out->evidence, ev, sizeof out->evidence);
 }
 
 static void s_possible(identity_result_t *out, uint64_t id, const char *code)
@@ -92,53 +424,161 @@ static void s_possible(identity_result_t *out, uint64_t id, const char *code)
 
 int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_t *out)
 {
-    char nkey[IDENTITY_KEY_MAX], ikey[IDENTITY_KEY_MAX];
-    uint64_t by_name = 0, by_ine = 0;
+    linkage_profile_t q, c;
+    s_keys_t ks = {.n = 0};
+    s_cands_t cands = {0};
+    double tf_u[LINKAGE_NFIELDS];
+    int rc;
     memset(out, 0, sizeof *out);
-    size_t nlen = s_name_key(p, nkey, sizeof nkey);
-    if (!nlen)
+    for (int f = 0; f < LINKAGE_NFIELDS; f++)
+        out->evidence[f].level = LINKAGE_MISSING;
+    if (!s_key_set || !s_model)
+        return EINVAL;
+    if (linkage_profile_build(p, s_key, &q) != 0)
         return ENOMEM;
-    size_t ilen = s_ine_key(p, ikey, sizeof ikey);
-    int rc = s_lookup(t, nkey, nlen, &by_name);
-    if (rc == 0)
-        rc = s_lookup(t, ikey, ilen, &by_ine);
-    if (rc != 0)
-        return rc;
+    s_keys(&q, true, &ks);
+    uint64_t persons = 0;
+    if ((rc = s_candidates(t, &ks, &cands)) != 0 || (rc = s_tf(t, &q, tf_u, &persons)) != 0)
+        goto done;
 
-    if (by_name && by_ine) {
-        if (by_name == by_ine) {
-            out->verdict = IDENTITY_SAME;
-            out->person_id = by_name;
-        } else {
-            s_possible(out, by_name, "ine_conflict");
+    /* Thresholds on the posterior odds (linkage.h), as raw-score bounds. */
+    const double prior = linkage_model_prior(s_model, (unsigned long)persons);
+    const double upper = linkage_model_upper(s_model) - prior;
+    const double lower = linkage_model_lower(s_model) - prior;
+    out->prior = prior;
+    size_t linkable = 0;
+    uint64_t link_id = 0, ine_id = 0, best_id = 0;
+    double link_score = 0, best_score = -1e9;
+    bool best_ine_conflict = false;
+    linkage_evidence_t ev[LINKAGE_NFIELDS], link_ev[LINKAGE_NFIELDS], best_ev[LINKAGE_NFIELDS];
+    for (size_t i = 0; i < cands.n; i++) {
+        int level[LINKAGE_NFIELDS];
+        rc = s_profile_get(t, cands.ids[i], &c);
+        if (rc == MDB_NOTFOUND)
+            continue; /* indexed without a profile: cannot happen; skip */
+        if (rc != 0)
+            goto done;
+        linkage_compare(&q, &c, level);
+        double score = linkage_score(s_model, level, tf_u, ev);
+        out->candidates++;
+        bool ine_agree = level[LINKAGE_INE] == LINKAGE_AGREE;
+        bool ine_conflict = level[LINKAGE_INE] == LINKAGE_DISAGREE;
+        if (ine_agree && !ine_id)
+            ine_id = cands.ids[i];
+        /* Twins and siblings: plainly different given names. */
+        if (level[LINKAGE_GIVEN] == LINKAGE_NAME_OTHER && !ine_agree)
+            continue;
+        if (score >= upper && s_surname_ok(level[LINKAGE_SURNAME]) &&
+            s_given_ok(level[LINKAGE_GIVEN]) && s_date_ok(level[LINKAGE_BIRTH_DATE]) &&
+            !ine_conflict) {
+            if (!linkable || score > link_score) {
+                link_id = cands.ids[i];
+                link_score = score;
+                memcpy(link_ev, ev, sizeof ev);
+            }
+            linkable++;
         }
-    } else if (by_name) {
-        int differs;
-        if ((rc = s_ine_differs(t, by_name, p->ine, &differs)) != 0)
-            return rc;
-        if (differs) {
-            s_possible(out, by_name, "ine_conflict");
-        } else {
-            out->verdict = IDENTITY_SAME;
-            out->person_id = by_name;
+        if (score > best_score) {
+            best_score = score;
+            best_id = cands.ids[i];
+            best_ine_conflict = ine_conflict;
+            memcpy(best_ev, ev, sizeof ev);
         }
-    } else if (by_ine) {
-        s_possible(out, by_ine, "same_ine");
     }
-    return 0;
+
+    if (linkable == 1) {
+        out->verdict = IDENTITY_SAME;
+        out->person_id = link_id;
+        s_explain(out, link_id, link_score, link_ev);
+    } else if (linkable > 1) {
+        s_possible(out, link_id, "possible_match");
+        s_explain(out, link_id, link_score, link_ev);
+    } else {
+        if (best_id)
+            s_explain(out, best_id, best_score, best_ev);
+        if (ine_id && ine_id != best_id) {
+            s_possible(out, ine_id, "same_ine");
+        } else if (best_id && best_score >= lower) {
+            s_possible(out, best_id,
+                       best_ine_conflict ? "ine_conflict"
+                       : ine_id          ? "same_ine"
+                                         : "possible_match");
+        } else if (ine_id) {
+            s_possible(out, ine_id, "same_ine");
+        }
+    }
+done:
+    free(cands.ids);
+    return rc;
 }
+
+/* ---- index -------------------------------------------------------------- */
 
 int identity_index(store_txn_t *t, uint64_t person_id, const Relais__V1__Person *p)
 {
-    char nkey[IDENTITY_KEY_MAX], ikey[IDENTITY_KEY_MAX];
-    unsigned char id[8];
-    store_u64_encode(person_id, id);
-    size_t nlen = s_name_key(p, nkey, sizeof nkey);
-    if (!nlen)
+    linkage_profile_t prof;
+    s_keys_t ks = {.n = 0};
+    unsigned char id[8], k[KEY_LEN];
+    int rc;
+    if (!s_key_set)
+        return EINVAL;
+    if (linkage_profile_build(p, s_key, &prof) != 0)
         return ENOMEM;
-    int rc = store_put(t, STORE_IDENTITY, nkey, nlen, id, 8, 0);
-    size_t ilen = s_ine_key(p, ikey, sizeof ikey);
-    if (rc == 0 && ilen)
-        rc = store_put(t, STORE_IDENTITY, ikey, ilen, id, 8, 0);
-    return rc;
+    store_u64_encode(person_id, id);
+    s_keys(&prof, false, &ks);
+    for (size_t i = 0; i < ks.n; i++)
+        if ((rc = store_put(t, STORE_IDENTITY, ks.k[i], KEY_LEN, id, 8, 0)) != 0 &&
+            rc != MDB_KEYEXIST)
+            return rc;
+
+    linkage_msg_hold_t hold;
+    Relais__Store__MatchProfile msg;
+    unsigned char pkey[9] = {'p'};
+    memcpy(pkey + 1, id, 8);
+    linkage_profile_to_msg(&prof, &hold, &msg);
+    if ((rc = store_put_msg(t, STORE_LINKAGE, pkey, sizeof pkey, &msg.base)) != 0)
+        return rc;
+
+    /* Term frequencies: the surname as written, each given name. */
+    s_freq_key('s', prof.surnames[0], k);
+    if ((rc = s_u64_add(t, k, KEY_LEN)) != 0)
+        return rc;
+    for (size_t i = 0; i < prof.n_given; i++) {
+        s_freq_key('g', prof.given[i], k);
+        if ((rc = s_u64_add(t, k, KEY_LEN)) != 0)
+            return rc;
+    }
+    return s_u64_add(t, "npersons", 8);
+}
+
+/* ---- explanation record ------------------------------------------------- */
+
+void identity_decision_msg(const identity_result_t *r, Relais__Store__MatchEvidence ev_hold[],
+                           Relais__Store__MatchEvidence *ev_ptrs[],
+                           Relais__Store__MatchDecision *out)
+{
+    static const char *const verdicts[] = {"new", "same", "possible"};
+    relais__store__match_decision__init(out);
+    out->verdict = (char *)verdicts[r->verdict];
+    out->code = (char *)r->code;
+    out->candidate_person_id = r->candidate_id;
+    out->score = r->score;
+    out->prior = r->prior;
+    out->candidates = r->candidates;
+    if (s_model) {
+        out->upper = linkage_model_upper(s_model);
+        out->lower = linkage_model_lower(s_model);
+        out->model_version = (char *)linkage_model_version(s_model);
+    }
+    for (int f = 0; f < LINKAGE_NFIELDS; f++) {
+        relais__store__match_evidence__init(&ev_hold[f]);
+        ev_hold[f].field = (char *)linkage_field_name(f);
+        ev_hold[f].level = (char *)linkage_level_name(f, r->evidence[f].level);
+        ev_hold[f].weight = r->evidence[f].weight;
+        ev_ptrs[f] = &ev_hold[f];
+    }
+    if (r->candidate_id) {
+        out->n_evidence = LINKAGE_NFIELDS;
+        out->evidence = ev_ptrs;
+    }
 }

@@ -2,36 +2,94 @@
  *
  *  One person, one case, however many referrals: the Mission locale's
  *  "Hélène Da Silva-Costa" and the ASQ's "HELENE DA SILVA COSTA", same
- *  birth date, are one person.  This module is the only place that decides
- *  it; the referral path calls identity_match, then identity_index for a
- *  new person.  A later version replaces the rules below with scored
- *  matching behind the same two functions.
+ *  birth date, are one person; so is "Lea Ndiaye" with a day/month-swapped
+ *  birth date from the Rectorat.  This module is the only place that
+ *  decides it; the referral path calls identity_match, then identity_index
+ *  for a new person.  A false merge (two young people's social records
+ *  mixed, one's case sent to the other's coordinator) is worse than a
+ *  missed one, and every rule below leans that way.
  *
- *  First version: exact keys after normalisation (normalize.h):
- *    "n:" last name | first given name | birth date
- *    "i:" INE (upper-cased), when present
- *  Verdicts:
- *    SAME      the name key finds person A and nothing contradicts it
- *              (same INE, or an INE missing on either side), or the name
- *              and INE keys find the same person
- *    POSSIBLE  conflicting evidence, for a human to decide:
- *              "ine_conflict"  name key finds A, but A and the referral
- *                              carry different INEs, or the INE key finds
- *                              another person than the name key
- *              "same_ine"      the INE key finds A, the name key nothing
- *    NEW       no key finds anyone
- *  A false merge (two young people's records mixed) is worse than a missed
- *  one, hence POSSIBLE rather than SAME whenever the evidence disagrees.
+ *  How (record linkage in three steps):
+ *  1. Candidates (blocking).  Each indexed person has several keys in the
+ *     `identity` database (MDB_DUPSORT, key → u64 person id).  A key is one
+ *     kind byte and a keyed BLAKE2b-128 hash of its material, never
+ *     plaintext:
+ *       'S' phonex(surname variant) + birth year  (every variant, with and
+ *           without particles; looked up with the given names too, for
+ *           first/last names swapped)
+ *       'G' French soundex(given-name token) + birth date (looked up also
+ *           with day and month swapped when both are ≤ 12)
+ *       'D' birth date (looked up also swapped)
+ *       'T' all name tokens, sorted
+ *       'I' INE     'E' e-mail     'P' phone
+ *     The union of the blocks is scored, except that a block of more than
+ *     IDENTITY_SOLO_CAP persons only corroborates: its persons are scored
+ *     when a second key (or a small block) finds them too.  A block larger
+ *     than its cap
+ *     (IDENTITY_BLOCK_CAP; IDENTITY_DATE_BLOCK_CAP for a bare birth date,
+ *     which holds ~34 persons at 100,000 and ~340 at a million, so it only
+ *     helps a small store) says nothing useful, so it is
+ *     skipped and reported (a warning naming the key kind, never the value);
+ *     reading it costs at most cap + 1 entries.
+ *  2. Scoring (linkage.h): Fellegi-Sunter levels and log2 weights per
+ *     field, with term frequencies for exact name agreements (how many
+ *     persons carry the name, kept in the `linkage` database, counted when
+ *     a person is indexed).
+ *  3. Verdict, with the model's two thresholds on the posterior log2-odds
+ *     (score + log2(prior_share / persons indexed), linkage.h):
+ *     SAME      exactly one candidate reaches upper, and for it the
+ *               surnames agree at least phonetically, the given names at
+ *               Jaro-Winkler ≥ 0.92 (twins are often "Noé" / "Noémie"; or
+ *               both names are swapped), the birth
+ *               dates are at most a typo / swap / a month apart, and the
+ *               INEs do not conflict
+ *     POSSIBLE  for a human (code):
+ *               "possible_match" a candidate scores ≥ lower but not enough
+ *                                to link, or several candidates could link
+ *                                (two known persons are never merged, and a
+ *                                referral never picks one of two on its own)
+ *               "ine_conflict"   the best candidate would link but the INEs
+ *                                differ
+ *               "same_ine"       a candidate has the same INE and not
+ *                                enough else agrees
+ *     NEW       otherwise.
+ *     Candidates whose given names plainly differ (level "other") are
+ *     never SAME nor POSSIBLE unless their INE agrees: same surname and
+ *     birth date with another given name is twins, and a shared family
+ *     phone or e-mail must not turn siblings into one person.  Phone and
+ *     e-mail are evidence with a weight, never a key that decides.
  *
- *  Cost: two index lookups and one person read.
+ *  Keys: the hash key is the file `identity.key` (32 random bytes, mode
+ *  0600) in the data directory, created on first use by identity_init.
+ *  The security work will hand its data key to identity_set_key instead:
+ *  the same code path, a different key source.  Changing the key makes
+ *  the existing index unreadable (it must then be rebuilt).
+ *
+ *  Also in `linkage` (store.h lists the database):
+ *    'f' + hash('s' or 'g', name)  -> u64 persons carrying that name
+ *    'n' "persons"                 -> u64 persons counted
+ *    'p' + u64 person id           -> relais.store.MatchProfile
+ *
+ *  Thread-safety: identity_init / identity_set_key / identity_load_model
+ *  at start, before any match; matches then only read the module state.
+ *  Cost: about 15 index lookups, two frequency reads, and per candidate one
+ *  profile read and a few Jaro-Winkler calls (see README "Matching
+ *  quality" for measured times).
  */
 #ifndef RELAIS_IDENTITY_H
 #define RELAIS_IDENTITY_H
 
+#include "linkage.h"
 #include "relais.pb-c.h"
 #include "store.h"
 
+#include <stddef.h>
 #include <stdint.h>
+
+#define IDENTITY_BLOCK_CAP      200
+#define IDENTITY_DATE_BLOCK_CAP 16
+#define IDENTITY_SOLO_CAP       32
+#define IDENTITY_KEY_FILE       "identity.key"
 
 typedef enum { IDENTITY_NEW = 0, IDENTITY_SAME, IDENTITY_POSSIBLE } identity_verdict_t;
 
@@ -39,12 +97,39 @@ typedef struct {
     identity_verdict_t verdict;
     uint64_t person_id; /* SAME: the person; POSSIBLE: the candidate; NEW: 0 */
     char code[40];      /* POSSIBLE: why, a stable Reason code */
+    /* The explanation (every verdict): the best candidate, its score and
+     * each field's level and weight; 0 / all missing when no candidate. */
+    uint64_t candidate_id;
+    double score; /* sum of the weights */
+    double prior; /* log2 prior odds; score + prior is compared with the
+                   * model's thresholds (linkage.h) */
+    linkage_evidence_t evidence[LINKAGE_NFIELDS];
+    unsigned candidates; /* how many were scored */
 } identity_result_t;
 
-/* P must be valid (validate.h).  Returns 0 or a store error (ENOMEM when
- * a name cannot be normalised). */
+/* Reads DATA_DIR/identity.key, creating it (mode 0600, 32 random bytes)
+ * when missing, and loads the built-in model.  Returns 0, or -1 with the
+ * reason in ERR. */
+int identity_init(const char *data_dir, char *err, size_t errlen);
+/* Uses KEY for every hash from now on (the security issue's data key). */
+void identity_set_key(const unsigned char key[LINKAGE_KEY_LEN]);
+/* Replaces the model with JSON_TEXT (tests, benchmarks, a future
+ * --linkage-model option).  Returns 0, or -1 with the reason in ERR. */
+int identity_load_model(const char *json_text, char *err, size_t errlen);
+/* The model in use (NULL before identity_init). */
+const linkage_model_t *identity_model(void);
+/* Frees the model (end of the process). */
+void identity_shutdown(void);
+
+/* P must be valid (validate.h).  Returns 0 or a store error (EINVAL
+ * before identity_init, ENOMEM when a name cannot be normalised). */
 int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_t *out);
-/* Makes PERSON_ID findable by P's keys. */
+/* Makes PERSON_ID findable by P's keys and counts its names. */
 int identity_index(store_txn_t *t, uint64_t person_id, const Relais__V1__Person *p);
+/* OUT's explanation as a storage record (strings point to static names;
+ * EV_HOLD / EV_PTRS are the backing arrays). */
+void identity_decision_msg(const identity_result_t *r, Relais__Store__MatchEvidence ev_hold[],
+                           Relais__Store__MatchEvidence *ev_ptrs[],
+                           Relais__Store__MatchDecision *out);
 
 #endif

@@ -6,6 +6,7 @@
  *  committed and answered, and everything is closed cleanly.
  */
 #include "config.h"
+#include "identity.h"
 #include "log.h"
 #include "server.h"
 #include "service.h"
@@ -119,7 +120,10 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* identity_init after store_open: the store creates the data
+     * directory that holds identity.key. */
     if (!(store = store_open(data_dir, cfg->map_size_mib << 20, false, err, sizeof err)) ||
+        identity_init(data_dir, err, sizeof err) != 0 ||
         !(service = service_new(cfg, err, sizeof err)) ||
         !(server = server_new(cfg, store, service, partner_ep, coordinator_ep, err, sizeof err))) {
         log_error("cannot start: %s", err);
@@ -137,6 +141,7 @@ done:
     server_destroy(&server);
     service_destroy(&service);
     store_close(&store);
+    identity_shutdown();
     config_free(&cfg);
     return status;
 }

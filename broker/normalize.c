@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -213,4 +214,122 @@ int normalize_utf8_ok(const char *s, size_t len)
         i += (size_t)n;
     }
     return 1;
+}
+
+/* ---- name variants ------------------------------------------------------ */
+
+static const char *const s_particles[] = {
+    "de",  "du",  "des", "la",  "le", "les", "d",  "l",   "van", "von", "der", "den",
+    "ben", "bin", "ibn", "ait", "el", "al",  "da", "das", "dos", "di",  "del", "della",
+};
+static const char *const s_name_joiners[] = {
+    "epouse", "ep", "nee", "ne", "dit", "dite", "ou", "veuve", "vve", "alias",
+};
+
+static bool s_in_list(const char *tok, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(tok, list[i]) == 0)
+            return true;
+    return false;
+}
+
+/* "st" → "saint", "ste" → "sainte"; any other token as it is. */
+static const char *s_expand(const char *tok)
+{
+    if (strcmp(tok, "st") == 0)
+        return "saint";
+    if (strcmp(tok, "ste") == 0)
+        return "sainte";
+    return tok;
+}
+
+/* Appends V to OUT unless already there or OUT is full. */
+static void s_add_variant(char out[][NORMALIZE_TOKEN_MAX], size_t max, size_t *n, const char *v)
+{
+    if (!*v || *n >= max)
+        return;
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(out[i], v) == 0)
+            return;
+    snprintf(out[*n], NORMALIZE_TOKEN_MAX, "%s", v);
+    (*n)++;
+}
+
+/* TOKS[0..NT) is one name: add it compact, then without leading particles. */
+static void s_add_name(char toks[][NORMALIZE_TOKEN_MAX], size_t nt, char out[][NORMALIZE_TOKEN_MAX],
+                       size_t max, size_t *n)
+{
+    char whole[NORMALIZE_TOKEN_MAX];
+    size_t first = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t len = 0;
+        whole[0] = '\0';
+        for (size_t i = first; i < nt; i++) {
+            size_t tl = strlen(toks[i]);
+            if (len + tl >= sizeof whole)
+                break;
+            memcpy(whole + len, toks[i], tl + 1);
+            len += tl;
+        }
+        s_add_variant(out, max, n, whole);
+        /* Second pass: skip the leading particles, keeping at least one
+         * token ("Le" alone is a surname). */
+        while (first + 1 < nt &&
+               s_in_list(toks[first], s_particles, sizeof s_particles / sizeof *s_particles))
+            first++;
+        if (first == 0)
+            break;
+    }
+}
+
+size_t normalize_surname_variants(const char *raw, char out[][NORMALIZE_TOKEN_MAX], size_t max)
+{
+    size_t n = 0;
+    if (!raw)
+        return 0;
+    const char *piece = raw;
+    while (*piece) {
+        size_t plen = strcspn(piece, "/;()");
+        char *part = malloc(plen + 1);
+        if (!part)
+            return 0;
+        memcpy(part, piece, plen);
+        part[plen] = '\0';
+        char *folded = normalize_name(part);
+        free(part);
+        if (!folded)
+            return 0;
+        char toks[16][NORMALIZE_TOKEN_MAX];
+        size_t nt = 0;
+        char *save = NULL;
+        for (char *tok = strtok_r(folded, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+            if (s_in_list(tok, s_name_joiners, sizeof s_name_joiners / sizeof *s_name_joiners)) {
+                s_add_name(toks, nt, out, max, &n);
+                nt = 0;
+                continue;
+            }
+            if (nt < 16)
+                snprintf(toks[nt++], NORMALIZE_TOKEN_MAX, "%s", s_expand(tok));
+        }
+        s_add_name(toks, nt, out, max, &n);
+        free(folded);
+        piece += plen;
+        if (*piece)
+            piece++;
+    }
+    return n;
+}
+
+size_t normalize_given_tokens(const char *raw, char out[][NORMALIZE_TOKEN_MAX], size_t max)
+{
+    size_t n = 0;
+    char *folded = normalize_name(raw);
+    if (!folded)
+        return 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(folded, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+        s_add_variant(out, max, &n, s_expand(tok));
+    free(folded);
+    return n;
 }

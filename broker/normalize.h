@@ -30,4 +30,33 @@ char *normalize_compact(const char *s);
  * characters other than tab, CR and LF. */
 int normalize_utf8_ok(const char *s, size_t len);
 
+/* ---- name variants for identity matching ------------------------------
+ *
+ * A young person may carry several names (birth name, usage name: "Durand
+ * épouse Martin", "Durand / Martin", "Durand (Martin)") and a surname with
+ * a particle that partners keep or drop ("de la Fontaine" / "Fontaine",
+ * "Ben Ali" / "Ali", "d'Almeida" / "Almeida").  Matching compares every
+ * variant of one side with every variant of the other.
+ *
+ * Particles recognised at the start of a name: de, du, des, la, le, les,
+ * d', l', van, von, der, den, ben, bin, ibn, ait, el, al, da, das, dos, di,
+ * del, della.  Tokens "st"/"ste" read "saint"/"sainte" everywhere.
+ * Several names are split on / ; ( ) and on the words epouse, ep, nee,
+ * ne, dit, dite, ou, veuve, vve, alias.  Cost: O(length), no allocation
+ * beyond normalize_name's one per piece. */
+#define NORMALIZE_TOKEN_MAX    64
+#define NORMALIZE_VARIANTS_MAX 6
+
+/* Surname variants of the raw UTF-8 name RAW, as compact folded strings
+ * (no spaces: "da silva costa" → "dasilvacosta"): each name as written,
+ * then without its leading particles; duplicates removed; the first
+ * variant is the name as written (the one term frequencies count).
+ * Returns how many were written (at most MAX), 0 for no letter at all or
+ * invalid UTF-8. */
+size_t normalize_surname_variants(const char *raw, char out[][NORMALIZE_TOKEN_MAX], size_t max);
+/* Given-name tokens of RAW ("Hélène-Marie Léa" → helene, marie, lea),
+ * folded, "st"/"ste" expanded, in order, duplicates removed.  Returns how
+ * many (at most MAX). */
+size_t normalize_given_tokens(const char *raw, char out[][NORMALIZE_TOKEN_MAX], size_t max);
+
 #endif

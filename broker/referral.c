@@ -43,9 +43,17 @@ static void s_answer(referral_answer_t *out, Relais__V1__AckStatus status)
  * joined a case (never the person: that lives in the person record). */
 static int s_record(store_txn_t *t, const char *key, size_t klen, const char *partner,
                     const Relais__V1__Referral *r, const char *referred_on, bool keep_details,
-                    referral_answer_t *out)
+                    referral_answer_t *out, const identity_result_t *who)
 {
     Relais__Store__ReferralRecord rec = RELAIS__STORE__REFERRAL_RECORD__INIT;
+    Relais__Store__MatchDecision decision;
+    Relais__Store__MatchEvidence ev[LINKAGE_NFIELDS], *ev_ptrs[LINKAGE_NFIELDS];
+    /* The identity decision and its evidence, for `relais-admin explain`:
+     * kept only with the details, i.e. when the referral joined a case. */
+    if (keep_details && who) {
+        identity_decision_msg(who, ev, ev_ptrs, &decision);
+        rec.match = &decision;
+    }
     rec.partner = (char *)partner;
     rec.partner_ref = r->partner_ref;
     rec.ack = &out->ack;
@@ -136,7 +144,7 @@ int referral_handle(const config_t *cfg, cases_t *cases, store_txn_t *t, const c
     date_t today = date_from_unix(clock_now()), on;
     if (!validate_referral(r, today, &out->reasons)) {
         s_answer(out, RELAIS__V1__ACK_STATUS__ACK_INVALID);
-        return s_record(t, key, klen, partner, r, "", false, out);
+        return s_record(t, key, klen, partner, r, "", false, out, NULL);
     }
     on = today;
     if (*r->referred_on)
@@ -148,7 +156,7 @@ int referral_handle(const config_t *cfg, cases_t *cases, store_txn_t *t, const c
     if (!r->consent) {
         eligibility_check(cfg, r, on, &out->reasons);
         s_answer(out, RELAIS__V1__ACK_STATUS__ACK_INELIGIBLE);
-        return s_record(t, key, klen, partner, r, "", false, out);
+        return s_record(t, key, klen, partner, r, "", false, out, NULL);
     }
 
     /* 4. match */
@@ -164,14 +172,14 @@ int referral_handle(const config_t *cfg, cases_t *cases, store_txn_t *t, const c
                                    &out->placement)) != 0)
                 return rc;
             s_answer(out, RELAIS__V1__ACK_STATUS__ACK_MERGED);
-            return s_record(t, key, klen, partner, r, referred_on, true, out);
+            return s_record(t, key, klen, partner, r, referred_on, true, out, &who);
         }
     }
 
     /* 5. decide */
     if (!eligibility_check(cfg, r, on, &out->reasons)) {
         s_answer(out, RELAIS__V1__ACK_STATUS__ACK_INELIGIBLE);
-        return s_record(t, key, klen, partner, r, "", false, out);
+        return s_record(t, key, klen, partner, r, "", false, out, NULL);
     }
 
     /* 6. open a case: for the known person (whose earlier case is over),
@@ -209,7 +217,7 @@ int referral_handle(const config_t *cfg, cases_t *cases, store_txn_t *t, const c
         break;
     }
     /* 7. record */
-    return s_record(t, key, klen, partner, r, referred_on, true, out);
+    return s_record(t, key, klen, partner, r, referred_on, true, out, &who);
 }
 
 void referral_answer_clear(referral_answer_t *out)

@@ -56,6 +56,7 @@ typedef enum {
     STORE_QUEUES,
     STORE_FEEDS,
     STORE_WAITLIST,
+    STORE_LINKAGE,
     STORE_DB_COUNT
 } store_db_t;
 

@@ -7,7 +7,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config
       libzmq3-dev libprotobuf-c-dev protobuf-c-compiler liblmdb-dev lmdb-utils
-      libcriterion-dev libutf8proc-dev libcsv-dev libconfig-dev libjansson-dev
+      libcriterion-dev libutf8proc-dev libcsv-dev libconfig-dev libjansson-dev libsodium-dev
       valgrind python3 python3-zmq python3-protobuf protobuf-compiler
       clang libclang-rt-14-dev  # tests/fuzz: libFuzzer is libclang-rt-14-dev's
       chromium)  # headless, for the HTML report's browser test (tests/report)

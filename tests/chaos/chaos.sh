@@ -58,16 +58,27 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Each agent's partner file: distinct, eligible young people.
+# Each agent's partner file: distinct, eligible young people whose names
+# and birth dates do not resemble one another's (the matcher must keep them
+# apart: this test counts one case per row).
 for ((a = 0; a < agents; a++)); do
-  p=${partners[$a]}
-  {
-    echo "partner_ref,last_name,first_names,birth_date,quartier,postcode,consent,needs"
-    for ((r = 1; r <= rows; r++)); do
-      printf 'CH-%s-%05d,Chaos%s%05d,Jeune,%04d-%02d-%02d,Planoise,25000,oui,training\n' \
-        "$p" "$r" "$a" "$r" $((2001 + r % 6)) $((1 + r % 12)) $((1 + r % 28))
-    done
-  } > "$work/$p.csv"
+  python3 - "$a" "$rows" "${partners[$a]}" > "$work/${partners[$a]}.csv" <<'PY'
+import datetime, sys
+a, rows, partner = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+syl = "ka lo mi du ber san tor vel ni ro gu fa che pi zo mar".split()
+firsts = ("Lucas Emma Yanis Inès Mamadou Léa Rayan Chloé Adam Sarah Hugo Aïcha Nathan "
+          "Manon Karim Camille Théo Fatou Enzo Lina Bilal Jade Moussa Clara Ilyes Zoé Tom "
+          "Yasmine Amine Louise Kevin Mariam Noah Eva Sofiane Anaïs Malik Julie Elif Ioana").split()
+print("partner_ref,last_name,first_names,birth_date,quartier,postcode,consent,needs")
+for r in range(1, rows + 1):
+    i = a * 100000 + r
+    v, last = i, ""
+    for _ in range(5):
+        last += syl[v % 16]
+        v //= 16
+    born = datetime.date(2001, 11, 20) + datetime.timedelta(days=(i * 7919) % 2186)
+    print(f"CH-{partner}-{r:05d},{last.capitalize()},{firsts[i % 40]},{born},Planoise,25000,oui,training")
+PY
 done
 
 start_broker

@@ -57,6 +57,7 @@
  *  both kinds (make_corpus.py writes them).
  */
 #include "clock.h"
+#include "identity.h"
 #include "config.h"
 #include "date.h"
 #include "log.h"
@@ -457,6 +458,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
      * handful of records. */
     if (!(g.store = store_open(g.dir, (size_t)64 << 20, false, err, sizeof err)))
         s_die("store_open", err);
+    if (identity_init(g.dir, err, sizeof err) != 0)
+        s_die("identity_init", err);
     if (!(g.service = service_new(g.cfg, err, sizeof err)))
         s_die("service_new", err);
     s_baseline();

@@ -2,6 +2,8 @@
  *  harness.h. */
 #include "harness.h"
 
+#include "date.h"
+
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -224,6 +226,28 @@ relais_client_t *harness_partner(const harness_broker_t *b, const char *partner_
 relais_client_t *harness_coordinator(const harness_broker_t *b, const char *structure_id)
 {
     return s_client(b->coordinator_ep, structure_id);
+}
+
+void harness_person(unsigned i, char last[48], char first[24], char birth[11])
+{
+    static const char *const syl[16] = {"ka", "lo", "mi", "du", "ber", "san", "tor", "vel",
+                                        "ni", "ro", "gu", "fa", "che", "pi", "zo", "mar"};
+    static const char *const firsts[40] = {
+        "Lucas", "Emma", "Yanis", "Inès", "Mamadou", "Léa", "Rayan", "Chloé", "Adam", "Sarah",
+        "Hugo", "Aïcha", "Nathan", "Manon", "Karim", "Camille", "Théo", "Fatou", "Enzo",
+        "Lina", "Bilal", "Jade", "Moussa", "Clara", "Ilyes", "Zoé", "Tom", "Yasmine", "Amine",
+        "Louise", "Kevin", "Mariam", "Noah", "Eva", "Sofiane", "Anaïs", "Malik", "Julie",
+        "Elif", "Ioana"};
+    unsigned v = i;
+    last[0] = '\0';
+    for (int k = 0; k < 4; k++, v /= 16)
+        strcat(last, syl[v % 16]);
+    last[0] = (char)(last[0] - 'a' + 'A');
+    snprintf(first, 24, "%s", firsts[i % 40]);
+    /* 2001-11-20 .. 2007-11-15: 19 to 25 on 2026-11-16; spread so that
+     * neighbours in I are years apart. */
+    date_t d = date_from_days(date_to_days((date_t){2001, 11, 20}) + (int64_t)((i * 7919u) % 2186u));
+    date_format(d, birth);
 }
 
 void harness_ref(harness_ref_t *h, const char *partner_ref, const char *last,

@@ -56,6 +56,12 @@ typedef struct {
     Relais__V1__Need needs[8];
 } harness_ref_t;
 
+/* The I-th of a population of distinct young people whose names and birth
+ * dates do not resemble one another's (so the matcher rightly keeps them
+ * apart): fills LAST, FIRST and BIRTH (YYYY-MM-DD, aged 19 to 25 on
+ * HARNESS_REFERRED_ON). */
+void harness_person(unsigned i, char last[48], char first[24], char birth[11]);
+
 /* An eligible referral: consent, no benefit, referred on
  * HARNESS_REFERRED_ON, Besançon 25000. */
 void harness_ref(harness_ref_t *h, const char *partner_ref, const char *last,

@@ -279,14 +279,22 @@ Test(cases, conflicting_identity_evidence_is_held_for_review)
     Relais__V1__Ack *ack = harness_submit(ml, &h, &e);
     cr_assert_eq(ack->status, RELAIS__V1__ACK_STATUS__ACK_ACCEPTED);
     ENV_FREE(e);
-    /* Same INE, another name and birth date. */
-    harness_ref(&h, "RE-1", "Morel", "Camil", "2004-01-09", "Centre");
+    /* Same INE, but nothing else agrees: a human decides. */
+    harness_ref(&h, "RE-1", "Durand", "Inès", "2003-06-21", "Centre");
     h.p.ine = "123456789ab";
     ack = harness_submit(rect, &h, &e);
     cr_assert_eq(ack->status, RELAIS__V1__ACK_STATUS__ACK_REVIEW);
     cr_assert_eq(ack->n_reasons, 1);
     cr_assert_str_eq(ack->reasons[0]->code, "same_ine");
     cr_assert_str_not_empty(ack->case_id);
+    ENV_FREE(e);
+    /* Same INE with a typo in each name and day/month swapped: with scored
+     * matching that is overwhelming evidence of the same person (the
+     * exact-key matcher could only send it to review). */
+    harness_ref(&h, "RE-0", "Morel", "Camil", "2004-01-09", "Centre");
+    h.p.ine = "123456789ab";
+    ack = harness_submit(rect, &h, &e);
+    cr_assert_eq(ack->status, RELAIS__V1__ACK_STATUS__ACK_MERGED);
     ENV_FREE(e);
     /* Same name and birth date, another INE. */
     harness_ref(&h, "RE-2", "MOREAU", "camille", "2004-09-01", "Centre");

@@ -419,12 +419,12 @@ Test(flow, full_map_grows_then_answers_unavailable_keeps_state_and_recovers)
     relais_client_t *ml = harness_partner(&B, "mission-locale");
     harness_ref_t h;
     Relais__V1__Envelope *e = NULL;
-    char ref[32], last[32];
+    char ref[32], last[48], first[24], birth[11];
     int accepted = 0, refused_at = -1;
     for (int i = 0; i < 5000 && refused_at < 0; i++) {
         snprintf(ref, sizeof ref, "MAP-%d", i);
-        snprintf(last, sizeof last, "Nom%d", i);
-        harness_ref(&h, ref, last, "Prénom", "2004-01-01", "Centre");
+        harness_person((unsigned)i, last, first, birth);
+        harness_ref(&h, ref, last, first, birth, "Centre");
         h.r.notes = "Une note assez longue pour remplir la carte plus vite, encore et encore.";
         int rc = relais_client_submit(ml, &h.r, &e);
         if (rc == RELAIS_EBROKER) {
@@ -443,7 +443,8 @@ Test(flow, full_map_grows_then_answers_unavailable_keeps_state_and_recovers)
     free(log);
 
     /* Everything acknowledged is still there, and reads still work. */
-    harness_ref(&h, "MAP-0", "Nom0", "Prénom", "2004-01-01", "Centre");
+    harness_person(0, last, first, birth);
+    harness_ref(&h, "MAP-0", last, first, birth, "Centre");
     Relais__V1__Ack *ack = harness_submit(ml, &h, &e);
     cr_assert(ack->replay);
     relais__v1__envelope__free_unpacked(e, NULL);
@@ -463,8 +464,8 @@ Test(flow, full_map_grows_then_answers_unavailable_keeps_state_and_recovers)
     harness_restart(&B);
     ml = harness_partner(&B, "mission-locale");
     snprintf(ref, sizeof ref, "MAP-%d", refused_at);
-    snprintf(last, sizeof last, "Nom%d", refused_at);
-    harness_ref(&h, ref, last, "Prénom", "2004-01-01", "Centre");
+    harness_person((unsigned)refused_at, last, first, birth);
+    harness_ref(&h, ref, last, first, birth, "Centre");
     ack = harness_submit(ml, &h, &e);
     cr_assert_not(ack->replay);
     /* Long past the 166 budget places: a new case, waitlisted. */

@@ -134,7 +134,10 @@ Test(programme, contracts_commit_what_they_pay_and_free_the_rest)
     for (int i = 0; i < 3; i++) {
         char ref[8];
         snprintf(ref, sizeof ref, "K-%d", i);
-        harness_ref(&h, ref, names[i], "Jeune", "2004-06-15", "Planoise");
+        (void)names;
+        char last[48], first[24], birth[11];
+        harness_person((unsigned)i, last, first, birth);
+        harness_ref(&h, ref, last, first, birth, "Planoise");
         Relais__V1__Ack *ack = harness_submit(ml, &h, &e);
         cr_assert_eq(ack->status, i < 2 ? RELAIS__V1__ACK_STATUS__ACK_ACCEPTED
                                          : RELAIS__V1__ACK_STATUS__ACK_WAITLISTED);

@@ -120,11 +120,11 @@ Test(reliability, a_flooding_partner_does_not_starve_the_others)
     usleep(300 * 1000); /* the flood is under way */
     relais_client_t *ml = harness_partner(&B, "mission-locale");
     for (int i = 0; i < 5; i++) {
-        char ref[16], last[16];
+        char ref[16], last[48], first[24], birth[11];
         snprintf(ref, sizeof ref, "FAIR-%d", i);
-        snprintf(last, sizeof last, "Patient%d", i);
+        harness_person((unsigned)i, last, first, birth);
         harness_ref_t h;
-        harness_ref(&h, ref, last, "Jeune", "2004-04-04", "Centre");
+        harness_ref(&h, ref, last, first, birth, "Centre");
         Relais__V1__Envelope *e;
         /* harness_submit asserts an answer within the client's timeout
          * (5 s x 2 attempts) while the flood goes on. */
@@ -149,11 +149,11 @@ static void *s_load(void *arg)
     s_load_t *l = arg;
     relais_client_t *c = harness_partner(l->b, "rectorat");
     for (int i = 0; !l->stop && i < 2000; i++) {
-        char ref[16], last[24];
+        char ref[16], last[48], first[24], birth[11];
         snprintf(ref, sizeof ref, "BK-%d", i);
-        snprintf(last, sizeof last, "Sauvegarde%d", i);
+        harness_person((unsigned)i, last, first, birth);
         harness_ref_t h;
-        harness_ref(&h, ref, last, "Jeune", "2004-04-04", "Centre");
+        harness_ref(&h, ref, last, first, birth, "Centre");
         Relais__V1__Envelope *e;
         if (relais_client_submit(c, &h.r, &e) != RELAIS_OK)
             break;
@@ -191,11 +191,11 @@ Test(reliability, a_backup_under_load_holds_everything_acknowledged_before_it)
     harness_restart(&B);
     relais_client_t *c = harness_partner(&B, "rectorat");
     for (int i = 0; i < before; i++) {
-        char ref[16], last[24];
+        char ref[16], last[48], first[24], birth[11];
         snprintf(ref, sizeof ref, "BK-%d", i);
-        snprintf(last, sizeof last, "Sauvegarde%d", i);
+        harness_person((unsigned)i, last, first, birth);
         harness_ref_t h;
-        harness_ref(&h, ref, last, "Jeune", "2004-04-04", "Centre");
+        harness_ref(&h, ref, last, first, birth, "Centre");
         Relais__V1__Envelope *e;
         Relais__V1__Ack *ack = harness_submit(c, &h, &e);
         cr_assert(ack->replay, "%s acknowledged before the backup is missing from it", ref);

@@ -82,9 +82,9 @@ first_case() {
 
 # November: the partners' files.
 start_broker 2026-11-20
-"$agent" --broker "$pep" --as mission-locale submit --csv "$src/deploy/samples/referrals.csv" \
+"$agent" --broker "$pep" --state-dir "$tmp/agent" --as mission-locale submit --csv "$src/deploy/samples/referrals.csv" \
   >"$tmp/submit-ml.log" || true
-"$agent" --broker "$pep" --as ccas submit --csv "$src/deploy/samples/referrals-ccas.csv" \
+"$agent" --broker "$pep" --state-dir "$tmp/agent" --as ccas submit --csv "$src/deploy/samples/referrals-ccas.csv" \
   >"$tmp/submit-ccas.log" || true
 grep -q '^summary' "$tmp/submit-ml.log" || { echo "FAIL: submit"; cat "$tmp/submit-ml.log"; exit 1; }
 stop_broker

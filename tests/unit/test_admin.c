@@ -25,6 +25,7 @@
 #define _XOPEN_SOURCE 700 /* nftw, to remove the temporary directories */
 
 #include "admin.h"
+#include "identity.h"
 #include "clock.h"
 #include "config.h"
 #include "log.h"
@@ -97,6 +98,7 @@ static s_broker_t s_broker_open(const config_t *cfg)
     s_broker_t b;
     b.store = store_open(s_data, MAP_SIZE, false, err, sizeof err);
     cr_assert_not_null(b.store, "%s", err);
+    cr_assert_eq(identity_init(s_data, err, sizeof err), 0, "%s", err);
     b.service = service_new(cfg, err, sizeof err);
     cr_assert_not_null(b.service, "%s", err);
     return b;
@@ -533,7 +535,9 @@ static void s_live_writer(int ready, int go)
     s_pin_clock();
     char err[256];
     store_t *store = store_open(s_data, MAP_SIZE, false, err, sizeof err);
-    service_t *service = store ? service_new(s_cfg, err, sizeof err) : NULL;
+    service_t *service = store && identity_init(s_data, err, sizeof err) == 0
+                             ? service_new(s_cfg, err, sizeof err)
+                             : NULL;
     if (!service)
         _exit(10);
     store_txn_t batch;

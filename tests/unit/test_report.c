@@ -28,6 +28,7 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 
 #include "admin.h"
+#include "identity.h"
 #include "clock.h"
 #include "config.h"
 #include "log.h"
@@ -99,6 +100,7 @@ static s_broker_t s_broker_open(void)
     s_broker_t b;
     b.store = store_open(s_data, MAP_SIZE, false, err, sizeof err);
     cr_assert_not_null(b.store, "%s", err);
+    cr_assert_eq(identity_init(s_data, err, sizeof err), 0, "%s", err);
     b.service = service_new(s_cfg, err, sizeof err);
     cr_assert_not_null(b.service, "%s", err);
     return b;
