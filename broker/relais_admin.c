@@ -10,6 +10,7 @@
  *  verification) found problems.
  */
 #include "admin.h"
+#include "audit.h"
 #include "config.h"
 #include "vocab.h"
 
@@ -49,6 +50,14 @@ static void s_usage(FILE *out)
         "                  created and routed days, outcome, referring partners.\n"
         "                  STATE: routed accepted diagnosis_done plan_agreed\n"
         "                  contract_signed closed waitlisted review declined.\n"
+        "  audit [--case ID] [--since DATE]\n"
+        "                  the audit log, oldest first: who (the key's identity),\n"
+        "                  when, what (request, case, partner_ref), done or refused\n"
+        "                  and why.  DATE: YYYY-MM-DD.\n"
+        "  access-report --person CASE_ID\n"
+        "                  everything the audit log holds about the young person of\n"
+        "                  that case (all their cases): who saw or changed their\n"
+        "                  record, and when (GDPR art. 15).\n"
         "\n"
         "Options:\n"
         "  --data DIR      the broker's data directory (default: var/data)\n"
@@ -85,6 +94,7 @@ int main(int argc, char **argv)
 {
     const char *data_dir = "var/data", *config_path = NULL;
     const char *state_word = NULL, *structure = NULL;
+    const char *audit_case = NULL, *audit_since = NULL, *person = NULL;
     bool json = false;
     static const struct option opts[] = {
         {"data", required_argument, NULL, 'd'},
@@ -92,6 +102,9 @@ int main(int argc, char **argv)
         {"json", no_argument, NULL, 'j'},
         {"state", required_argument, NULL, 's'},
         {"structure", required_argument, NULL, 't'},
+        {"case", required_argument, NULL, 'C'},
+        {"since", required_argument, NULL, 'S'},
+        {"person", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -116,6 +129,15 @@ int main(int argc, char **argv)
         case 't':
             structure = optarg;
             break;
+        case 'C':
+            audit_case = optarg;
+            break;
+        case 'S':
+            audit_since = optarg;
+            break;
+        case 'P':
+            person = optarg;
+            break;
         case 'h':
             s_usage(stdout);
             return S_EXIT_OK;
@@ -134,6 +156,14 @@ int main(int argc, char **argv)
     bool is_cases = strcmp(command, "cases") == 0;
     if (!is_cases && (state_word || structure))
         return s_usage_error("--state and --structure go with the cases command, not %s", command);
+    bool is_audit = strcmp(command, "audit") == 0;
+    bool is_access = strcmp(command, "access-report") == 0;
+    if (!is_audit && (audit_case || audit_since))
+        return s_usage_error("--case and --since go with the audit command, not %s", command);
+    if (!is_access && person)
+        return s_usage_error("--person goes with the access-report command, not %s", command);
+    if (is_access && !person)
+        return s_usage_error("%s", "access-report needs --person CASE_ID");
 
     admin_case_filter_t filter = {0, structure};
     if (state_word && (filter.state = vocab_case_state_parse(state_word)) <= 0)
@@ -142,7 +172,8 @@ int main(int argc, char **argv)
     if (strcmp(command, "backup") == 0) {
         if (n_args != 1)
             return s_usage_error("%s", "backup takes one argument: the destination directory");
-    } else if (strcmp(command, "verify") != 0 && strcmp(command, "budget") != 0 && !is_cases) {
+    } else if (strcmp(command, "verify") != 0 && strcmp(command, "budget") != 0 && !is_cases &&
+               !is_audit && !is_access) {
         return s_usage_error("unknown command '%s' (backup, verify, budget or cases)", command);
     } else if (n_args != 0) {
         return s_usage_error("unexpected argument '%s'", argv[optind]);
@@ -161,6 +192,10 @@ int main(int argc, char **argv)
         rc = admin_backup(data_dir, argv[optind], cfg, stdout, json, &problems, err, sizeof err);
     else if (strcmp(command, "verify") == 0)
         rc = admin_verify(data_dir, cfg, stdout, json, &problems, err, sizeof err);
+    else if (is_audit)
+        rc = audit_print(data_dir, stdout, json, audit_case, audit_since, NULL, err, sizeof err);
+    else if (is_access)
+        rc = audit_access_report(data_dir, stdout, json, person, NULL, err, sizeof err);
     else if (strcmp(command, "budget") == 0)
         rc = admin_budget(data_dir, cfg, stdout, json, NULL, err, sizeof err);
     else

@@ -33,6 +33,7 @@ static const struct {
     [STORE_QUEUES] = {"queues", 0},
     [STORE_FEEDS] = {"feeds", 0},
     [STORE_WAITLIST] = {"waitlist", 0},
+    [STORE_AUDIT] = {"audit", 0},
 };
 
 const char *store_strerror(int rc)

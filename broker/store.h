@@ -18,6 +18,7 @@
  *    queues     structure \0 case id       -> "" (the structure's open cases)
  *    feeds      partner \0 u64 seq         -> relais.v1.StatusEvent
  *    waitlist   u64 waitlist seq           -> case id
+ *    audit      u64 audit seq (appended)   -> relais.store.AuditRecord
  *
  *  Durability: the environment is opened with LMDB's default sync mode: a
  *  commit returns after fsync, so what a reply acknowledges survives a
@@ -49,6 +50,7 @@ typedef enum {
     STORE_QUEUES,
     STORE_FEEDS,
     STORE_WAITLIST,
+    STORE_AUDIT,
     STORE_DB_COUNT
 } store_db_t;
 
