@@ -60,7 +60,7 @@ echo "== Cases routed to each structure, awaiting an answer"
 for s in $structures; do
   n=$(intake "$s" --json list | grep -c '"case_id"' || true)
   echo "-- $s: $n case(s) awaiting an answer; the first three:"
-  intake "$s" list | grep -A1 '^case ' | grep -v '^--' | head -n 6
+  intake "$s" list | grep -A1 '^case ' | grep -v '^--' | head -n 6 || true
 done
 echo
 echo "== The Mission locale's status events (closed loop), the last five"
