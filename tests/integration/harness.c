@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -35,6 +36,8 @@ static pid_t s_spawn(harness_broker_t *b)
     pid_t pid = fork();
     cr_assert(pid >= 0, "fork failed");
     if (pid == 0) {
+        /* A test that crashes must not leave its broker behind. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fd = open(b->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (fd >= 0) {
             dup2(fd, 2);
