@@ -10,6 +10,7 @@
  */
 #include "cli.h"
 
+#include "keyfile.h"
 #include "vocab.h"
 
 #include <errno.h>
@@ -37,6 +38,10 @@ void cli_global_init(cli_global_t *g, const char *program, const char *default_e
     g->broker = default_endpoint;
     const char *as = as_env ? getenv(as_env) : NULL;
     g->as = as && *as ? as : NULL;
+    const char *key = getenv("RELAIS_KEY");
+    const char *broker_key = getenv("RELAIS_BROKER_KEY");
+    g->key = key && *key ? key : NULL;
+    g->broker_key = broker_key && *broker_key ? broker_key : NULL;
 }
 
 bool cli_parse_number(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -72,6 +77,18 @@ int cli_global_option(cli_global_t *g, int opt, const char *arg, char *err, size
         return 1;
     case CLI_OPT_JSON:
         g->json = true;
+        return 1;
+    case CLI_OPT_KEY:
+    case CLI_OPT_BROKER_KEY:
+        if (!arg || !*arg) {
+            snprintf(err, errlen, "%s needs a value",
+                     opt == CLI_OPT_KEY ? "--key FILE" : "--broker-key KEY|FILE");
+            return -1;
+        }
+        if (opt == CLI_OPT_KEY)
+            g->key = arg;
+        else
+            g->broker_key = arg;
         return 1;
     case CLI_OPT_TIMEOUT:
         /* Upper bound: one hour per attempt is already absurd, and it keeps
@@ -151,12 +168,32 @@ int cli_exit_status(int relais_rc)
 relais_client_t *cli_connect(const cli_global_t *g)
 {
     char err[512];
-    relais_client_t *client = relais_client_new(g->broker, g->as, err, sizeof err);
-    if (!client) {
+    keyfile_pair_t mine;
+    char broker_public[KEYFILE_Z85_LEN + 1];
+    if ((g->key != NULL) != (g->broker_key != NULL)) {
+        fprintf(stderr, "%s: %s goes with %s\n", g->program,
+                g->key ? "--key" : "--broker-key", g->key ? "--broker-key" : "--key");
+        return NULL;
+    }
+    if (g->key && (keyfile_read_secret(g->key, &mine, err, sizeof err) != 0 ||
+                   keyfile_read_public(g->broker_key, broker_public, err, sizeof err) != 0)) {
         fprintf(stderr, "%s: %s\n", g->program, err);
         return NULL;
     }
+    relais_client_t *client = relais_client_new(g->broker, g->as, err, sizeof err);
+    if (!client) {
+        fprintf(stderr, "%s: %s\n", g->program, err);
+        goto done;
+    }
+    if (g->key && relais_client_set_curve(client, mine.secret_z85, broker_public) != RELAIS_OK) {
+        fprintf(stderr, "%s: %s\n", g->program, relais_client_last_error(client));
+        relais_client_destroy(&client);
+        goto done;
+    }
     relais_client_set_timeout(client, g->timeout_ms, 0);
+done:
+    if (g->key)
+        memset(&mine, 0, sizeof mine);
     return client;
 }
 

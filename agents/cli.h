@@ -1,8 +1,9 @@
 /*  cli — what the two command-line programs share: relais-agent (partner
  *  side) and relais-intake (coordinator side).
  *
- *  - the global options (--broker, --as, --json, --timeout) and their
- *    parsing, so both programs spell and check them the same way;
+ *  - the global options (--broker, --as, --json, --timeout, --key,
+ *    --broker-key) and their parsing, so both programs spell and check
+ *    them the same way;
  *  - the exit statuses, and the mapping from a relais_client failure to one;
  *  - Ctrl-C handling: the first SIGINT/SIGTERM interrupts the call in
  *    progress (the client returns RELAIS_ESYS "interrupted") so a program
@@ -42,6 +43,8 @@ typedef struct {
     const char *as;      /* partner or structure id; NULL until given */
     bool json;
     int timeout_ms; /* per attempt; 0 = the client library's default */
+    const char *key;        /* --key / RELAIS_KEY: our secret key file; NULL: none */
+    const char *broker_key; /* --broker-key / RELAIS_BROKER_KEY: Z85 or a file */
 } cli_global_t;
 
 /* getopt_long values of the global options: above every character, so a
@@ -53,6 +56,8 @@ enum {
     CLI_OPT_TIMEOUT,
     CLI_OPT_HELP,
     CLI_OPT_VERSION,
+    CLI_OPT_KEY,
+    CLI_OPT_BROKER_KEY,
     CLI_OPT_FIRST_FREE /* a program's own long-only options start here */
 };
 
@@ -64,14 +69,23 @@ enum {
     {"json", no_argument, NULL, CLI_OPT_JSON},              \
     {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},  \
     {"help", no_argument, NULL, CLI_OPT_HELP},              \
-    {"version", no_argument, NULL, CLI_OPT_VERSION}
+    {"version", no_argument, NULL, CLI_OPT_VERSION},        \
+    {"key", required_argument, NULL, CLI_OPT_KEY},          \
+    {"broker-key", required_argument, NULL, CLI_OPT_BROKER_KEY}
+
+/* Their --help lines, for the programs' usage text. */
+#define CLI_KEY_HELP                                                                   \
+    "  --key FILE          your secret key, as written by relais-keygen (or set\n"     \
+    "                      RELAIS_KEY); the broker knows you by its public key\n"     \
+    "  --broker-key KEY    the broker's public key: 40 characters, or a file holding\n" \
+    "                      them such as broker.key.pub (or set RELAIS_BROKER_KEY)\n"
 /* clang-format on */
 
 /* Defaults: BROKER = DEFAULT_ENDPOINT, AS = getenv(AS_ENV) when set and
- * not empty. */
+ * not empty, KEY and BROKER_KEY from RELAIS_KEY and RELAIS_BROKER_KEY. */
 void cli_global_init(cli_global_t *g, const char *program, const char *default_endpoint,
                      const char *as_env);
-/* Applies one of --broker --as --json --timeout.  1: applied; 0: OPT is
+/* Applies one of --broker --as --json --timeout --key --broker-key.  1: applied; 0: OPT is
  * not one of them; -1: bad argument, reason in ERR. */
 int cli_global_option(cli_global_t *g, int opt, const char *arg, char *err, size_t errlen);
 /* A whole decimal number in [MIN, MAX], nothing else (no sign, no
@@ -90,8 +104,9 @@ void cli_catch_interrupts(void);
 bool cli_interrupted(void);
 /* The exit status for a relais_client return code (RELAIS_OK: 0). */
 int cli_exit_status(int relais_rc);
-/* Opens the client for G (endpoint, --as, --timeout); prints why and
- * returns NULL on failure. */
+/* Opens the client for G (endpoint, --as, --timeout, and the CurveZMQ
+ * keys when --key is given: --broker-key is then required, and the other
+ * way round); prints why and returns NULL on failure. */
 relais_client_t *cli_connect(const cli_global_t *g);
 
 /* --- rendering ---------------------------------------------------------

@@ -26,6 +26,12 @@
  *  client; the programs open one client each, and a context per client
  *  keeps clients independent (no global state, no teardown order).
  *
+ *  CurveZMQ: with keys set (relais_client_set_curve), every socket opened
+ *  is a CURVE client of the broker's public key.  A refused key is not
+ *  reported by ZeroMQ to the DEALER (the handshake just fails and is
+ *  retried in the background), so it looks like an unreachable broker:
+ *  RELAIS_ETIMEOUT, whose message then mentions the key.
+ *
  *  Timeouts are measured on CLOCK_MONOTONIC: they are durations on this
  *  machine, not instants of the programme's calendar (clock.h is for that).
  *
@@ -69,6 +75,10 @@ struct relais_client_t {
     uint64_t counter; /* per call, so ids differ within the process */
     char request_id[S_REQUEST_ID_MAX];
     char last_error[512];
+    bool curve; /* the three keys below are set */
+    char curve_secret[41];
+    char curve_public[41];
+    char curve_server[41];
 };
 
 static void s_set_error(relais_client_t *self, const char *fmt, ...)
@@ -132,7 +142,11 @@ static int s_open_socket(relais_client_t *self)
     if (zmq_setsockopt(socket, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_setsockopt(socket, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(socket, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
-        zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &max_bytes, sizeof max_bytes) != 0) {
+        zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &max_bytes, sizeof max_bytes) != 0 ||
+        (self->curve &&
+         (zmq_setsockopt(socket, ZMQ_CURVE_SERVERKEY, self->curve_server, 40) != 0 ||
+          zmq_setsockopt(socket, ZMQ_CURVE_PUBLICKEY, self->curve_public, 40) != 0 ||
+          zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY, self->curve_secret, 40) != 0))) {
         s_set_error(self, "cannot configure a ZeroMQ socket: %s", zmq_strerror(errno));
         goto err;
     }
@@ -198,8 +212,38 @@ void relais_client_destroy(relais_client_t **self_p)
         ;
     free(self->endpoint);
     free(self->sender);
+    memset(self->curve_secret, 0, sizeof self->curve_secret);
     free(self);
     *self_p = NULL;
+}
+
+static bool s_z85_key_ok(const char *s)
+{
+    uint8_t raw[32];
+    return s && strlen(s) == 40 && zmq_z85_decode(raw, s) != NULL;
+}
+
+int relais_client_set_curve(relais_client_t *self, const char *secret_z85,
+                            const char *broker_public_z85)
+{
+    if (!s_z85_key_ok(secret_z85) || !s_z85_key_ok(broker_public_z85)) {
+        s_set_error(self, "%s key is not a key (40 Z85 characters expected)",
+                    s_z85_key_ok(secret_z85) ? "the broker's public" : "the secret");
+        return RELAIS_ESYS;
+    }
+    char public_z85[41];
+    if (zmq_curve_public(public_z85, secret_z85) != 0) {
+        s_set_error(self, "cannot derive the public key: %s (libzmq without CURVE?)",
+                    zmq_strerror(errno));
+        return RELAIS_ESYS;
+    }
+    memcpy(self->curve_secret, secret_z85, 41);
+    memcpy(self->curve_public, public_z85, 41);
+    memcpy(self->curve_server, broker_public_z85, 41);
+    self->curve = true;
+    /* The socket opened by relais_client_new was a plain one. */
+    s_close_socket(self);
+    return s_open_socket(self);
 }
 
 void relais_client_set_timeout(relais_client_t *self, int timeout_ms, int attempts)
@@ -377,9 +421,13 @@ int relais_client_call(relais_client_t *self, Relais__V1__Envelope *req,
                         self->endpoint);
         } else {
             rc = RELAIS_ETIMEOUT;
-            s_set_error(
-                self, "no reply from %s after %d attempt%s of %d ms: is the broker running?",
-                self->endpoint, self->attempts, self->attempts > 1 ? "s" : "", self->timeout_ms);
+            s_set_error(self,
+                        "no reply from %s after %d attempt%s of %d ms: is the broker running%s?",
+                        self->endpoint, self->attempts, self->attempts > 1 ? "s" : "",
+                        self->timeout_ms,
+                        self->curve ? ", and is your key in its authorized keys"
+                                    : " (without --insecure-dev it needs your --key and "
+                                      "--broker-key)");
         }
         goto done;
     }

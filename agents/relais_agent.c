@@ -113,6 +113,7 @@ static const char s_help[] =
     "                      ~/.local/state/relais)\n"
     "  --timeout MS        wait at most MS milliseconds for each answer (default\n"
     "                      3000); a request is tried 3 times before giving up\n"
+    CLI_KEY_HELP
     "  --json              print one JSON object per line instead of text\n"
     "  --help              print this help\n"
     "  --version           print the version\n"

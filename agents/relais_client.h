@@ -9,8 +9,13 @@
  *  answered with its first Ack again (replay = true), never counted twice.
  *  This is ZeroMQ's "lazy pirate" pattern.
  *
- *  Until authentication lands, the caller's identity travels in
- *  Envelope.sender (the partner id, or the structure id for coordinators).
+ *  Identity: the broker runs CurveZMQ; call relais_client_set_curve with
+ *  your secret key and the broker's public key before the first call.
+ *  Your key decides who you are (its public key is listed in the broker's
+ *  authorized-keys file); the SENDER given to relais_client_new goes in
+ *  Envelope.sender and must be that same identity's id (or "").  Against a
+ *  broker started with --insecure-dev (development), no keys: SENDER is
+ *  then trusted as it is.
  *
  *  Ownership: a reply Envelope returned through an out-parameter belongs to
  *  the caller, who frees it with relais__v1__envelope__free_unpacked(e,
@@ -43,6 +48,16 @@ typedef struct relais_client_t relais_client_t;
 relais_client_t *relais_client_new(const char *endpoint, const char *sender, char *err,
                                    size_t errlen);
 void relais_client_destroy(relais_client_t **self_p);
+/* Encrypts and authenticates the connection with CurveZMQ: SECRET_Z85 is
+ * the client's secret key (40 Z85 characters; the public key is derived
+ * from it), BROKER_PUBLIC_Z85 the broker's public key.  Call it before the
+ * first request (the connection is reopened with the keys).  RELAIS_OK,
+ * or RELAIS_ESYS with last_error set (a malformed key).  The client keeps
+ * a copy of the secret, wiped by relais_client_destroy.  A broker that
+ * does not know the key refuses the handshake: every call then ends in
+ * RELAIS_ETIMEOUT. */
+int relais_client_set_curve(relais_client_t *self, const char *secret_z85,
+                            const char *broker_public_z85);
 /* Per-attempt reply timeout (default 3000 ms) and number of attempts
  * (default 3). */
 void relais_client_set_timeout(relais_client_t *self, int timeout_ms, int attempts);

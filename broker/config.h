@@ -26,7 +26,9 @@
  *      max_message_bytes = 262144;            # bigger frames get an Error
  *      map_size_mib = 1024;                   # LMDB map size at start
  *      map_max_mib = 65536;                   # grown up to this when full
- *    };
+ *      secret_key_file = "";                  # the broker's key pair (relais-keygen)
+ *      authorized_keys_file = "";             # who may connect (auth.h)
+ *    };                                       # (both: --secret-key / --keys win)
  *    partners = ( { id = "mission-locale"; name = "..."; kind = "mission_locale"; }, ... );
  *    structures = ( { id = "asq-planoise"; name = "..."; kind = "asq";
  *                     quartiers = ["Planoise", ...]; postcodes = ["25000"];
@@ -96,6 +98,8 @@ typedef struct {
     size_t max_message_bytes;
     size_t map_size_mib; /* initial LMDB map size */
     size_t map_max_mib;  /* the map doubles when full, up to this ceiling */
+    char *secret_key_file;      /* "" when not set */
+    char *authorized_keys_file; /* "" when not set */
     /* who */
     config_partner_t *partners;
     size_t n_partners;

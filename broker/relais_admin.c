@@ -13,6 +13,7 @@
  *  verification) found problems.
  */
 #include "admin.h"
+#include "audit.h"
 #include "config.h"
 #include "notice.h"
 #include "payments.h"
@@ -71,6 +72,14 @@ static void s_usage(FILE *out)
             "                  by partner, duplicates, eligibility, routing and acceptance,\n"
             "                  delays, declines, waitlist, outcomes, budget.  html: one\n"
             "                  self-contained page with charts (redirect it to a file).\n"
+            "  audit [--case ID] [--since DATE]\n"
+            "                  the audit log, oldest first: who (the key's identity),\n"
+            "                  when, what (request, case, partner_ref), done or refused\n"
+            "                  and why.  DATE: YYYY-MM-DD.\n"
+            "  access-report --person CASE_ID\n"
+            "                  everything the audit log holds about the young person of\n"
+            "                  that case (all their cases): who saw or changed their\n"
+            "                  record, and when (GDPR art. 15).\n"
             "\n"
             "Options:\n"
             "  --data DIR      the broker's data directory (default: var/data)\n"
@@ -115,6 +124,8 @@ typedef struct {
     bool csv;                           /* payments */
     const char *case_id, *referral;     /* notice */
     const char *from, *to, *format;     /* report */
+    const char *since;                  /* audit (and --case) */
+    const char *person;                 /* access-report */
 } s_opts_t;
 
 /* Refuses an option given to a command it does not belong to. */
@@ -127,15 +138,19 @@ static int s_check_opts(const char *command, const s_opts_t *o)
         {"cases", "--state", offsetof(s_opts_t, state_word)},
         {"cases", "--structure", offsetof(s_opts_t, structure)},
         {"payments", "--month", offsetof(s_opts_t, month)},
-        {"notice", "--case", offsetof(s_opts_t, case_id)},
+        {"notice", "--case", offsetof(s_opts_t, case_id)}, /* audit too: below */
         {"notice", "--referral", offsetof(s_opts_t, referral)},
         {"report", "--from", offsetof(s_opts_t, from)},
         {"report", "--to", offsetof(s_opts_t, to)},
         {"report", "--format", offsetof(s_opts_t, format)},
+        {"audit", "--since", offsetof(s_opts_t, since)},
+        {"access-report", "--person", offsetof(s_opts_t, person)},
     };
     for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) {
         const char *v = *(const char *const *)((const char *)o + owned[i].offset);
-        if (v && strcmp(command, owned[i].command) != 0)
+        bool audit_case = owned[i].offset == offsetof(s_opts_t, case_id) &&
+                          strcmp(command, "audit") == 0;
+        if (v && strcmp(command, owned[i].command) != 0 && !audit_case)
             return s_usage_error("%s goes with the %s command, not %s", owned[i].name,
                                  owned[i].command, command);
     }
@@ -172,6 +187,8 @@ int main(int argc, char **argv)
         {"from", required_argument, NULL, 'f'},
         {"to", required_argument, NULL, 'T'},
         {"format", required_argument, NULL, 'F'},
+        {"since", required_argument, NULL, 'S'},
+        {"person", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -217,6 +234,12 @@ int main(int argc, char **argv)
         case 'F':
             o.format = optarg;
             break;
+        case 'S':
+            o.since = optarg;
+            break;
+        case 'P':
+            o.person = optarg;
+            break;
         case 'h':
             s_usage(stdout);
             return S_EXIT_OK;
@@ -230,7 +253,7 @@ int main(int argc, char **argv)
     }
     if (optind >= argc)
         return s_usage_error("%s", "a command is needed: backup, verify, budget, cases, "
-                                   "payments, notice or report");
+                                   "payments, notice, report, audit or access-report");
     const char *command = argv[optind++];
     int n_args = argc - optind;
     if (s_check_opts(command, &o) != 0)
@@ -251,13 +274,16 @@ int main(int argc, char **argv)
             return s_usage_error("%s", "backup takes one argument: the destination directory");
     } else if (strcmp(command, "verify") != 0 && strcmp(command, "budget") != 0 &&
                strcmp(command, "cases") != 0 && strcmp(command, "payments") != 0 &&
-               strcmp(command, "notice") != 0 && strcmp(command, "report") != 0) {
+               strcmp(command, "notice") != 0 && strcmp(command, "report") != 0 &&
+               strcmp(command, "audit") != 0 && strcmp(command, "access-report") != 0) {
         return s_usage_error("unknown command '%s' (backup, verify, budget, cases, payments, "
-                             "notice or report)",
+                             "notice, report, audit or access-report)",
                              command);
     } else if (n_args != 0) {
         return s_usage_error("unexpected argument '%s'", argv[optind]);
     }
+    if (strcmp(command, "access-report") == 0 && !o.person)
+        return s_usage_error("%s", "access-report needs --person CASE_ID");
     if (strcmp(command, "payments") == 0) {
         if (!o.month)
             return s_usage_error("%s", "payments needs --month YYYY-MM");
@@ -308,6 +334,10 @@ int main(int argc, char **argv)
         rc = admin_cases(data_dir, stdout, json, &filter, NULL, err, sizeof err);
     } else if (strcmp(command, "payments") == 0) {
         rc = payments_month(data_dir, cfg, year, month, stdout, pay_format, NULL, err, sizeof err);
+    } else if (strcmp(command, "audit") == 0) {
+        rc = audit_print(data_dir, stdout, json, o.case_id, o.since, NULL, err, sizeof err);
+    } else if (strcmp(command, "access-report") == 0) {
+        rc = audit_access_report(data_dir, stdout, json, o.person, NULL, err, sizeof err);
     } else if (strcmp(command, "notice") == 0) {
         rc = o.case_id ? notice_case(data_dir, cfg, o.case_id, stdout, err, sizeof err)
                        : notice_referral(data_dir, cfg, partner, ref, stdout, err, sizeof err);

@@ -12,6 +12,24 @@
  *    coordinator endpoint  FetchCases  -> Cases   (cases.h)
  *                          CaseAction  -> ActionResult (cases.h)
  *
+ *  Who is asking.  With an authorized-keys table (service_set_auth, the
+ *  default: CurveZMQ + ZAP in server.h), the identity comes from the
+ *  client's key, never from Envelope.sender: the server passes the
+ *  connection's ZAP User-Id ("ROLE:ID") and public key, the key must still
+ *  be listed (a key revoked by a reload is refused at its next request),
+ *  and the role decides:
+ *    partner ID       Referral, FetchEvents (its own feed)
+ *    coordinator ID   FetchCases, CaseAction for structure ID only
+ *    staff ID         FetchCases of any structure (naming it)
+ *  A role asking for anything else, a sender that disagrees with the key
+ *  (Envelope.sender may be empty, or must be the key's id), a coordinator
+ *  reaching for another structure's cases: Error "forbidden", nothing
+ *  changed.  Without a table (relais-broker --insecure-dev) the old rule
+ *  holds: Envelope.sender is trusted, checked against the configuration.
+ *
+ *  Every request is audited (audit.h) in the transaction that carries its
+ *  changes; a refusal in its own nested transaction of the batch.
+ *
  *  Anything else gets an Error reply (the one error-reply builder is
  *  service_error_reply), with these stable codes:
  *    too_large        frame over the configured max_message_bytes
@@ -20,8 +38,11 @@
  *    unsupported_version   Envelope.version other than 0/1
  *    bad_request      request_id too long / not UTF-8, no body, or a body
  *                     that is not a request of this endpoint
- *    unknown_sender   sender is not a configured partner / structure
- *    forbidden        a coordinator asking for another structure's cases
+ *    unknown_sender   (--insecure-dev) sender is not a configured partner /
+ *                     structure
+ *    forbidden        the key's role may not do this, the sender is not
+ *                     the key's, a revoked key, a coordinator asking for
+ *                     or acting on another structure's cases
  *    unavailable      the store failed (full disk...): nothing was changed,
  *                     retry later
  *
@@ -30,6 +51,7 @@
 #ifndef RELAIS_SERVICE_H
 #define RELAIS_SERVICE_H
 
+#include "auth.h"
 #include "config.h"
 #include "store.h"
 
@@ -43,6 +65,15 @@ typedef enum { SERVICE_PARTNER = 0, SERVICE_COORDINATOR = 1 } service_endpoint_t
 
 service_t *service_new(const config_t *cfg, char *err, size_t errlen);
 void service_destroy(service_t **self_p);
+/* Identities from keys: AUTH (borrowed, outlives the service) decides who
+ * may do what.  NULL (the default) is --insecure-dev mode. */
+void service_set_auth(service_t *self, const auth_t *auth);
+
+/* The connection a request came on, as ZAP authenticated it. */
+typedef struct {
+    const char *user_id; /* ZAP User-Id, "ROLE:ID" */
+    const char *key;     /* the client's Z85 public key */
+} service_peer_t;
 
 /* Handles FRAME (LEN bytes) received on endpoint EP, inside BATCH.  The
  * packed reply is returned in *REPLY (malloc'd, the caller frees) and
@@ -58,6 +89,11 @@ void service_destroy(service_t **self_p);
 int service_handle(service_t *self, store_txn_t *batch, service_endpoint_t ep,
                    const uint8_t *frame, size_t len, bool isolated, uint8_t **reply,
                    size_t *reply_len, int *store_error);
+/* The same, from PEER (NULL: unauthenticated; refused when an auth table
+ * is set). */
+int service_handle_as(service_t *self, store_txn_t *batch, service_endpoint_t ep,
+                      const service_peer_t *peer, const uint8_t *frame, size_t len,
+                      bool isolated, uint8_t **reply, size_t *reply_len, int *store_error);
 
 /* Periodic work the broker does by itself, in its own write transaction:
  * escalation of unanswered routed cases (cases_escalate).  Called by the

@@ -34,6 +34,7 @@ static const struct {
     [STORE_FEEDS] = {"feeds", 0},
     [STORE_WAITLIST] = {"waitlist", 0},
     [STORE_LINKAGE] = {"linkage", 0},
+    [STORE_AUDIT] = {"audit", 0},
 };
 
 const char *store_strerror(int rc)

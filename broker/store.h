@@ -18,6 +18,7 @@
  *    queues     structure \0 case id       -> "" (the structure's open cases)
  *    feeds      partner \0 u64 seq         -> relais.v1.StatusEvent
  *    waitlist   u64 waitlist seq           -> case id
+ *    audit      u64 audit seq (appended)   -> relais.store.AuditRecord
  *
  *  Durability.  A commit writes the transaction's pages and fsyncs them
  *  before it writes the meta page that makes them current.  The broker's
@@ -57,6 +58,7 @@ typedef enum {
     STORE_FEEDS,
     STORE_WAITLIST,
     STORE_LINKAGE,
+    STORE_AUDIT,
     STORE_DB_COUNT
 } store_db_t;
 

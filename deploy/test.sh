@@ -18,7 +18,7 @@ done
 # The broker under valgrind for the integration flows: any leak or memory
 # error makes its exit status non-zero, which fails the test that stopped it.
 echo "== integration tests with the broker under valgrind"
-for t in test_flow test_cases; do
+for t in test_flow test_cases test_security; do
   RELAIS_BROKER_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" \
     build/tests/$t --jobs 1 || status=1
 done

@@ -3,7 +3,10 @@
 
 Python's pyzmq and the classes protoc generates from proto/relais.proto
 (nothing of relais's C code): a DEALER sends one-frame Envelopes to a real
-broker process and checks the replies against PROTOCOL.md.
+broker process and checks the replies against PROTOCOL.md.  As in
+production, the broker runs CurveZMQ: the keys are made here with
+zmq.curve_keypair(), the broker's written as relais-keygen would, and every
+DEALER is a CURVE client with the key of the identity it speaks for.
 
 Usage: test_contract.py BROKER_BINARY PROTO_DIR
 Prints 'N passed, M failed' and exits non-zero on any failure.
@@ -37,19 +40,48 @@ def free_port():
 partner_ep = f"tcp://127.0.0.1:{free_port()}"
 coord_ep = f"tcp://127.0.0.1:{free_port()}"
 env = dict(os.environ, RELAIS_NOW="2026-11-20")
+
+# Keys: the broker's pair in relais-keygen's format (mode 0600), one pair
+# per identity used below, listed in the authorized-keys file.
+broker_public, broker_secret = zmq.curve_keypair()
+broker_key = os.path.join(work, "broker.key")
+fd = os.open(broker_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+os.write(fd, b"public-key " + broker_public + b"\nsecret-key " + broker_secret + b"\n")
+os.close(fd)
+keys = {}
+authorized = os.path.join(work, "authorized_keys")
+with open(authorized, "w") as f:
+    for role, ident in [("partner", "mission-locale"), ("partner", "ccas"),
+                        ("coordinator", "mdq-clairs-soleils")]:
+        keys[ident] = zmq.curve_keypair()
+        f.write(f"{role} {ident} {keys[ident][0].decode()}\n")
+    stranger = zmq.curve_keypair()  # listed nowhere
+
 log = open(os.path.join(work, "broker.log"), "w")
 broker = subprocess.Popen([broker_bin, "--data", os.path.join(work, "data"),
                            "--partner-endpoint", partner_ep,
-                           "--coordinator-endpoint", coord_ep],
+                           "--coordinator-endpoint", coord_ep,
+                           "--secret-key", broker_key, "--keys", authorized],
                           stderr=log, env=env)
 ctx = zmq.Context()
 passed = failed = 0
 
 
-def call(endpoint, envelope, timeout_ms=5000):
+def dealer(endpoint, identity):
+    """A DEALER that does the Curve handshake as IDENTITY (a keys entry,
+    or a (public, secret) pair)."""
+    public, secret = keys[identity] if isinstance(identity, str) else identity
     s = ctx.socket(zmq.DEALER)
     s.setsockopt(zmq.LINGER, 0)
+    s.curve_serverkey = broker_public
+    s.curve_publickey = public
+    s.curve_secretkey = secret
     s.connect(endpoint)
+    return s
+
+
+def call(endpoint, envelope, timeout_ms=5000, identity=None):
+    s = dealer(endpoint, identity or envelope.sender)
     s.send(envelope.SerializeToString())
     if not s.poll(timeout_ms):
         s.close()
@@ -123,9 +155,7 @@ try:
     check("ineligible", rep.ack.status == pb.ACK_INELIGIBLE
           and "too_old" in {r.code for r in rep.ack.reasons})
 
-    s = ctx.socket(zmq.DEALER)
-    s.setsockopt(zmq.LINGER, 0)
-    s.connect(partner_ep)
+    s = dealer(partner_ep, "mission-locale")
     s.send(b"\x08\x01\x12garbage-not-protobuf\xff")
     ok = s.poll(5000)
     e = pb.Envelope()
@@ -156,6 +186,16 @@ try:
     seqs = [ev.seq for ev in rep.events.events]
     check("ccas feed", states == [pb.CASE_ROUTED, pb.CASE_ACCEPTED] and seqs == [1, 2],
           f"{states} {seqs}")
+
+    # The key decides who is asking: ccas's key speaking as mission-locale
+    # is refused; a key listed nowhere gets no answer at all.
+    spoof = pb.Envelope(version=1, request_id="s1", sender="mission-locale")
+    spoof.fetch_events.after_seq = 0
+    rep = call(partner_ep, spoof, identity="ccas")
+    check("spoofed sender -> forbidden", rep.WhichOneof("body") == "error"
+          and rep.error.code == "forbidden", str(rep))
+    rep = call(partner_ep, spoof, timeout_ms=1000, identity=stranger)
+    check("unknown key -> no answer", rep is None, str(rep))
 finally:
     broker.send_signal(signal.SIGTERM)
     code = broker.wait(timeout=10)

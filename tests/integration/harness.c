@@ -3,6 +3,8 @@
 #include "harness.h"
 
 #include "date.h"
+#include "config.h"
+#include "keyfile.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -14,6 +16,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,6 +39,8 @@ static int s_free_port(void)
     close(fd);
     return ntohs(a.sin_port);
 }
+/* The last broker started: harness_raw's keys. */
+static const harness_broker_t *s_current = NULL;
 
 static void s_pick_ports(harness_broker_t *b)
 {
@@ -48,6 +53,8 @@ static pid_t s_spawn(harness_broker_t *b)
     pid_t pid = fork();
     cr_assert(pid >= 0, "fork failed");
     if (pid == 0) {
+        /* A test that crashes must not leave its broker behind. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fd = open(b->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (fd >= 0) {
             dup2(fd, 2);
@@ -57,23 +64,46 @@ static pid_t s_spawn(harness_broker_t *b)
         /* RELAIS_BROKER_WRAPPER="valgrind --leak-check=full --error-exitcode=99"
          * runs the broker under a tool; harness_stop then fails the test on
          * any leak or error the tool reports. */
+        char secret[320];
+        snprintf(secret, sizeof secret, "%s/broker.key", b->keys);
         const char *wrapper = getenv("RELAIS_BROKER_WRAPPER");
         if (wrapper && *wrapper) {
-            char cmd[2048];
+            char cmd[2048], keys[700];
+            if (b->insecure)
+                snprintf(keys, sizeof keys, "--insecure-dev");
+            else
+                snprintf(keys, sizeof keys, "--secret-key '%s' --keys '%s'", secret,
+                         b->authorized_keys);
             snprintf(cmd, sizeof cmd, "exec %s '%s' --data '%s' %s%s%s --partner-endpoint '%s' "
-                     "--coordinator-endpoint '%s'", wrapper, RELAIS_BROKER_BIN, b->data,
+                     "--coordinator-endpoint '%s' %s", wrapper, RELAIS_BROKER_BIN, b->data,
                      *b->config ? "--config '" : "", b->config, *b->config ? "'" : "",
-                     b->partner_ep, b->coordinator_ep);
+                     b->partner_ep, b->coordinator_ep, keys);
             execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
             _exit(127);
         }
-        if (*b->config)
-            execl(RELAIS_BROKER_BIN, "relais-broker", "--data", b->data, "--config", b->config,
-                  "--partner-endpoint", b->partner_ep, "--coordinator-endpoint",
-                  b->coordinator_ep, (char *)NULL);
-        else
-            execl(RELAIS_BROKER_BIN, "relais-broker", "--data", b->data, "--partner-endpoint",
-                  b->partner_ep, "--coordinator-endpoint", b->coordinator_ep, (char *)NULL);
+        const char *argv[16];
+        int n = 0;
+        argv[n++] = "relais-broker";
+        argv[n++] = "--data";
+        argv[n++] = b->data;
+        if (*b->config) {
+            argv[n++] = "--config";
+            argv[n++] = b->config;
+        }
+        argv[n++] = "--partner-endpoint";
+        argv[n++] = b->partner_ep;
+        argv[n++] = "--coordinator-endpoint";
+        argv[n++] = b->coordinator_ep;
+        if (b->insecure) {
+            argv[n++] = "--insecure-dev";
+        } else {
+            argv[n++] = "--secret-key";
+            argv[n++] = secret;
+            argv[n++] = "--keys";
+            argv[n++] = b->authorized_keys;
+        }
+        argv[n] = NULL;
+        execv(RELAIS_BROKER_BIN, (char *const *)argv);
         _exit(127);
     }
     return pid;
@@ -89,9 +119,7 @@ static int s_wait_up(harness_broker_t *b)
             b->pid = 0;
             return 0;
         }
-        char err[128];
-        relais_client_t *c = relais_client_new(b->partner_ep, "mission-locale", err, sizeof err);
-        cr_assert(c, "client: %s", err);
+        relais_client_t *c = harness_partner(b, "mission-locale");
         relais_client_set_timeout(c, 200, 1);
         Relais__V1__Envelope *reply = NULL;
         int rc = relais_client_fetch_events(c, UINT64_MAX - 1, 1, &reply);
@@ -105,10 +133,53 @@ static int s_wait_up(harness_broker_t *b)
     return 0;
 }
 
-void harness_start(harness_broker_t *b, const char *config_text)
+/* Writes a new key pair at DIR/keys/NAME.key; its public key in PUB. */
+static void s_make_key(const harness_broker_t *b, const char *name, char *pub)
+{
+    char path[400], err[512];
+    keyfile_pair_t pair;
+    snprintf(path, sizeof path, "%s/%s.key", b->keys, name);
+    cr_assert_eq(keyfile_generate(&pair, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(keyfile_write(path, &pair, err, sizeof err), 0, "%s", err);
+    memcpy(pub, pair.public_z85, sizeof pair.public_z85);
+}
+
+/* The broker's key and one per configured identity, and the
+ * authorized-keys file listing them. */
+static void s_make_keys(harness_broker_t *b, const char *config_text)
+{
+    char err[512], pub[41], name[128];
+    snprintf(b->keys, sizeof b->keys, "%s/keys", b->dir);
+    snprintf(b->authorized_keys, sizeof b->authorized_keys, "%s/authorized_keys", b->keys);
+    cr_assert_eq(mkdir(b->keys, 0700), 0, "mkdir %s: %s", b->keys, strerror(errno));
+    config_t *cfg = config_text ? config_load_string(config_text, "test", err, sizeof err)
+                                : config_load_default(err, sizeof err);
+    cr_assert(cfg, "config: %s", err);
+    s_make_key(b, "broker", b->broker_public);
+    FILE *f = fopen(b->authorized_keys, "w");
+    cr_assert(f);
+    fprintf(f, "# made by the test harness\n");
+    for (size_t i = 0; i < cfg->n_partners; i++) {
+        snprintf(name, sizeof name, "partner-%s", cfg->partners[i].id);
+        s_make_key(b, name, pub);
+        fprintf(f, "partner %s %s\n", cfg->partners[i].id, pub);
+    }
+    for (size_t i = 0; i < cfg->n_structures; i++) {
+        snprintf(name, sizeof name, "coordinator-%s", cfg->structures[i].id);
+        s_make_key(b, name, pub);
+        fprintf(f, "coordinator %s %s\n", cfg->structures[i].id, pub);
+    }
+    s_make_key(b, "staff-" HARNESS_STAFF_ID, pub);
+    fprintf(f, "staff %s %s\n", HARNESS_STAFF_ID, pub);
+    fclose(f);
+    config_free(&cfg);
+}
+
+static void s_start(harness_broker_t *b, const char *config_text, bool insecure)
 {
     memset(b, 0, sizeof *b);
     b->now = HARNESS_NOW;
+    b->insecure = insecure;
     snprintf(b->dir, sizeof b->dir, "/tmp/relais-it-XXXXXX");
     cr_assert(mkdtemp(b->dir), "mkdtemp: %s", strerror(errno));
     snprintf(b->data, sizeof b->data, "%s/data", b->dir);
@@ -120,6 +191,9 @@ void harness_start(harness_broker_t *b, const char *config_text)
         fputs(config_text, f);
         fclose(f);
     }
+    if (!insecure)
+        s_make_keys(b, config_text);
+    s_current = b;
     for (int attempt = 0; attempt < 10; attempt++) {
         s_pick_ports(b);
         b->pid = s_spawn(b);
@@ -127,6 +201,16 @@ void harness_start(harness_broker_t *b, const char *config_text)
             return;
     }
     cr_assert_fail("the broker would not start (log: %s)", b->log);
+}
+
+void harness_start(harness_broker_t *b, const char *config_text)
+{
+    s_start(b, config_text, false);
+}
+
+void harness_start_insecure(harness_broker_t *b, const char *config_text)
+{
+    s_start(b, config_text, true);
 }
 
 void harness_restart(harness_broker_t *b)
@@ -209,23 +293,99 @@ char *harness_log(const harness_broker_t *b)
     return buf;
 }
 
-static relais_client_t *s_client(const char *ep, const char *id)
+void harness_key_path(const harness_broker_t *b, const char *role, const char *id, char *out,
+                      size_t outlen)
 {
-    char err[128];
-    relais_client_t *c = relais_client_new(ep, id, err, sizeof err);
+    snprintf(out, outlen, "%s/%s-%s.key", b->keys, role, id);
+}
+
+void harness_new_key(const harness_broker_t *b, const char *name, char *public_z85)
+{
+    s_make_key(b, name, public_z85);
+}
+
+relais_client_t *harness_client_keyed(const harness_broker_t *b, const char *endpoint,
+                                      const char *sender, const char *key_file, bool fast)
+{
+    char err[512];
+    relais_client_t *c = relais_client_new(endpoint, sender, err, sizeof err);
     cr_assert(c, "client: %s", err);
-    relais_client_set_timeout(c, 5000, 2);
+    if (key_file) {
+        keyfile_pair_t pair;
+        cr_assert_eq(keyfile_read_secret(key_file, &pair, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(relais_client_set_curve(c, pair.secret_z85, b->broker_public), RELAIS_OK,
+                     "%s", relais_client_last_error(c));
+    }
+    if (fast)
+        relais_client_set_timeout(c, 500, 1);
+    else
+        relais_client_set_timeout(c, 5000, 2);
     return c;
+}
+
+static relais_client_t *s_client(const harness_broker_t *b, const char *ep, const char *role,
+                                 const char *id)
+{
+    char key[400];
+    harness_key_path(b, role, id, key, sizeof key);
+    return harness_client_keyed(b, ep, id, b->insecure ? NULL : key, false);
 }
 
 relais_client_t *harness_partner(const harness_broker_t *b, const char *partner_id)
 {
-    return s_client(b->partner_ep, partner_id);
+    return s_client(b, b->partner_ep, "partner", partner_id);
 }
 
 relais_client_t *harness_coordinator(const harness_broker_t *b, const char *structure_id)
 {
-    return s_client(b->coordinator_ep, structure_id);
+    return s_client(b, b->coordinator_ep, "coordinator", structure_id);
+}
+
+relais_client_t *harness_staff(const harness_broker_t *b, const char *staff_id)
+{
+    return s_client(b, b->coordinator_ep, "staff", staff_id);
+}
+
+char *harness_authorized_keys(const harness_broker_t *b)
+{
+    FILE *f = fopen(b->authorized_keys, "r");
+    cr_assert(f, "no authorized_keys");
+    char *buf = calloc(1, 65536);
+    cr_assert(buf);
+    size_t n = fread(buf, 1, 65535, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+void harness_reload_keys(harness_broker_t *b, const char *text)
+{
+    /* Written aside and renamed: the broker never reads half a file. */
+    char tmp[400];
+    snprintf(tmp, sizeof tmp, "%s.new", b->authorized_keys);
+    FILE *f = fopen(tmp, "w");
+    cr_assert(f);
+    fputs(text, f);
+    fclose(f);
+    cr_assert_eq(rename(tmp, b->authorized_keys), 0);
+    char *before = harness_log(b);
+    size_t seen = 0;
+    for (const char *p = before; (p = strstr(p, "authorized keys reloaded")); p++)
+        seen++;
+    free(before);
+    kill(b->pid, SIGHUP);
+    for (int i = 0; i < 200; i++) {
+        char *log = harness_log(b);
+        size_t now = 0;
+        for (const char *p = log; (p = strstr(p, "authorized keys reloaded")); p++)
+            now++;
+        free(log);
+        if (now > seen)
+            return;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    cr_assert_fail("the broker did not log the reload (log: %s)", b->log);
 }
 
 void harness_person(unsigned i, char last[48], char first[24], char birth[11])
@@ -300,10 +460,32 @@ Relais__V1__ActionResult *harness_act(relais_client_t *c, const char *case_id,
 Relais__V1__Envelope *harness_raw(const char *endpoint, const void *data, size_t len,
                                   int n_frames, int timeout_ms)
 {
+    const harness_broker_t *b = s_current;
+    cr_assert(b, "harness_raw before harness_start");
+    char key[400];
+    bool partner = strcmp(endpoint, b->partner_ep) == 0;
+    harness_key_path(b, partner ? "partner" : "coordinator",
+                     partner ? "mission-locale" : "asq-planoise", key, sizeof key);
+    return harness_raw_keyed(b, endpoint, b->insecure ? NULL : key, data, len, n_frames,
+                             timeout_ms);
+}
+
+Relais__V1__Envelope *harness_raw_keyed(const harness_broker_t *b, const char *endpoint,
+                                        const char *key_file, const void *data, size_t len,
+                                        int n_frames, int timeout_ms)
+{
     void *ctx = zmq_ctx_new();
     void *s = zmq_socket(ctx, ZMQ_DEALER);
     int zero = 0;
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    if (key_file) {
+        char err[512];
+        keyfile_pair_t pair;
+        cr_assert_eq(keyfile_read_secret(key_file, &pair, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, b->broker_public, 40), 0);
+        cr_assert_eq(zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pair.public_z85, 40), 0);
+        cr_assert_eq(zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, pair.secret_z85, 40), 0);
+    }
     cr_assert_eq(zmq_connect(s, endpoint), 0);
     for (int i = 0; i < n_frames; i++)
         cr_assert(zmq_send(s, data, len, i + 1 < n_frames ? ZMQ_SNDMORE : 0) >= 0);

@@ -70,10 +70,17 @@ Test(cases, lifecycle_with_refusals_and_the_referrer_feed_in_order)
     s_expect(harness_act(planoise, id, CLOSE, 0, RELAIS__V1__OUTCOME__OUTCOME_TRAINING, NULL, &e),
              0, ST(ROUTED), "out_of_order");
     ENV_FREE(e);
-    /* Another structure cannot touch it. */
-    s_expect(harness_act(centre, id, ACCEPT, 0, NO_OUTCOME, NULL, &e), 0, ST(ROUTED),
-             "wrong_structure");
-    ENV_FREE(e);
+    /* Another structure cannot touch it: its key opens no door to this
+     * case (Error "forbidden", not an answer about the case). */
+    {
+        Relais__V1__CaseAction a = RELAIS__V1__CASE_ACTION__INIT;
+        a.case_id = id;
+        a.kind = ACCEPT;
+        cr_assert_eq(relais_client_act(centre, &a, &e), RELAIS_EBROKER);
+        cr_assert_eq(e->body_case, RELAIS__V1__ENVELOPE__BODY_ERROR);
+        cr_assert_str_eq(e->error->code, "forbidden");
+        ENV_FREE(e);
+    }
     /* A decline needs a reason. */
     s_expect(harness_act(planoise, id, DECLINE, 0, NO_OUTCOME, "  ", &e), 0, ST(ROUTED),
              "missing_reason");

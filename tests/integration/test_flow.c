@@ -371,21 +371,35 @@ Test(flow, garbage_oversized_and_multiframe_get_errors_and_broker_keeps_serving)
     cr_assert_str_eq(e->error->code, "bad_request");
     ENV_FREE(e);
 
-    /* Unknown sender, and a coordinator request on the partner endpoint. */
+    /* A sender that is not the key's (harness_raw speaks with the
+     * mission-locale partner key), and a coordinator request from a
+     * partner key. */
     req.sender = "not-a-partner";
     n = relais__v1__envelope__pack(&req, buf);
     e = harness_raw(B.partner_ep, buf, n, 1, 5000);
-    cr_assert_str_eq(e->error->code, "unknown_sender");
+    cr_assert_str_eq(e->error->code, "forbidden");
     cr_assert_str_eq(e->request_id, "r1");
     ENV_FREE(e);
     Relais__V1__FetchCases fc = RELAIS__V1__FETCH_CASES__INIT;
-    req.sender = "asq-planoise";
+    req.sender = "mission-locale";
     req.body_case = RELAIS__V1__ENVELOPE__BODY_FETCH_CASES;
     req.fetch_cases = &fc;
     n = relais__v1__envelope__pack(&req, buf);
     e = harness_raw(B.partner_ep, buf, n, 1, 5000);
-    cr_assert_str_eq(e->error->code, "bad_request");
+    cr_assert_str_eq(e->error->code, "forbidden");
     ENV_FREE(e);
+    /* A partner's request on the coordinator endpoint, with a coordinator
+     * key: the endpoint does not take it. */
+    Relais__V1__FetchEvents fe2 = RELAIS__V1__FETCH_EVENTS__INIT;
+    req.sender = "asq-planoise";
+    req.body_case = RELAIS__V1__ENVELOPE__BODY_FETCH_EVENTS;
+    req.fetch_events = &fe2;
+    n = relais__v1__envelope__pack(&req, buf);
+    e = harness_raw(B.coordinator_ep, buf, n, 1, 5000);
+    cr_assert_str_eq(e->error->code, "forbidden");
+    ENV_FREE(e);
+    req.body_case = RELAIS__V1__ENVELOPE__BODY_FETCH_CASES;
+    req.fetch_cases = &fc;
     /* A coordinator asking for another structure's cases. */
     fc.structure_id = "asq-centre";
     n = relais__v1__envelope__pack(&req, buf);

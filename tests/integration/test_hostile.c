@@ -316,15 +316,16 @@ static void s_envelope_level(void)
     s_ref(&h, "H-COORD", 105);
     s_envelope(&env, "asq-planoise", &h.r, rid);
     reply = s_send(B.coordinator_ep, &env);
-    s_expect_error(reply, "bad_request", "referral to coordinators");
+    /* The coordinator's key may not refer anyone (its role). */
+    s_expect_error(reply, "forbidden", "referral to coordinators");
     ENV_FREE(reply);
     s_unkeep("H-COORD", "mission-locale");
 
-    /* A sender no configuration names. */
+    /* A sender that is not the key's identity (spoofing). */
     s_ref(&h, "H-UNKNOWN", 106);
     s_envelope(&env, "nobody", &h.r, rid);
     reply = s_send(B.partner_ep, &env);
-    s_expect_error(reply, "unknown_sender", "unknown sender");
+    s_expect_error(reply, "forbidden", "unknown sender");
     ENV_FREE(reply);
     s_unkeep("H-UNKNOWN", "mission-locale");
 }
@@ -460,7 +461,16 @@ static size_t s_count_cases(void)
         fc.max = 500;
         env.body_case = RELAIS__V1__ENVELOPE__BODY_FETCH_CASES;
         env.fetch_cases = &fc;
-        Relais__V1__Envelope *reply = s_send(B.coordinator_ep, &env);
+        /* Each structure's own coordinator key: a coordinator sees its
+         * structure only. */
+        char key[400];
+        harness_key_path(&B, "coordinator", structures[i], key, sizeof key);
+        size_t len;
+        uint8_t *buf = s_pack(&env, &len);
+        Relais__V1__Envelope *reply =
+            harness_raw_keyed(&B, B.coordinator_ep, key, buf, len, 1, TIMEOUT_MS);
+        free(buf);
+        cr_assert_not_null(reply, "no reply for %s", structures[i]);
         cr_assert_eq(reply->body_case, RELAIS__V1__ENVELOPE__BODY_CASES, "%s", structures[i]);
         total += reply->cases->n_cases;
         ENV_FREE(reply);

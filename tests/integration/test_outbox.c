@@ -85,6 +85,16 @@ static pid_t s_agent_spawn(const char *partner, const char *out, const char *con
     argv[n++] = s_state;
     argv[n++] = "--timeout";
     argv[n++] = "300";
+    /* The partner's own key when it has one (configured partners), else
+     * mission-locale's: a partner that is not who its key says. */
+    static char key[400];
+    harness_key_path(&B, "partner", partner, key, sizeof key);
+    if (access(key, R_OK) != 0)
+        harness_key_path(&B, "partner", "mission-locale", key, sizeof key);
+    argv[n++] = "--key";
+    argv[n++] = key;
+    argv[n++] = "--broker-key";
+    argv[n++] = B.broker_public;
     for (; *args && n < 31; args++)
         argv[n++] = *args;
     argv[n] = NULL;
@@ -376,10 +386,11 @@ Test(outbox, refusal_is_recorded_as_rejected_and_not_retried)
     char csv[512], *out = NULL;
     s_start();
     s_csv_path(csv, sizeof csv);
-    /* Not a configured partner: the broker answers Error unknown_sender. */
+    /* "nobody" with mission-locale's key: not who its key says, the broker
+     * answers Error forbidden, a permanent refusal. */
     int rc = s_agent("nobody", "submit", (const char *const[]){"submit", "--csv", csv, NULL}, &out);
     cr_assert_eq(rc, 3, "a refusal keeps exit status 3, got %d: %s", rc, out);
-    cr_assert_eq(s_count(out, "error: broker error unknown_sender"), ROWS, "%s", out);
+    cr_assert_eq(s_count(out, "error: broker error forbidden"), ROWS, "%s", out);
     cr_assert(strstr(out, "0 acknowledged, 0 still queued"), "%s", out);
     free(out);
     s_status_t st = s_status("nobody");
@@ -387,7 +398,7 @@ Test(outbox, refusal_is_recorded_as_rejected_and_not_retried)
     cr_assert_eq(st.queued, 0, "a refusal is not retried");
     rc = s_agent("nobody", "status-text", (const char *const[]){"status", NULL}, &out);
     cr_assert_eq(rc, 0);
-    cr_assert_eq(s_count(out, "rejected unknown_sender"), ROWS, "status lists them: %s", out);
+    cr_assert_eq(s_count(out, "rejected forbidden"), ROWS, "status lists them: %s", out);
     free(out);
 }
 

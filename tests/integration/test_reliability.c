@@ -3,6 +3,7 @@
  *  taken under load holds every referral acknowledged before it began.
  */
 #include "harness.h"
+#include "keyfile.h"
 
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -45,14 +46,22 @@ Test(reliability, an_undeliverable_reply_loses_nothing)
     size_t n = s_pack_referral(&h, "mission-locale", buf, sizeof buf);
     /* Send, then vanish before the reply: the broker's reply finds no
      * peer (ZMQ_ROUTER_MANDATORY: EHOSTUNREACH). */
+    char key[400], err[512];
+    harness_key_path(&B, "partner", "mission-locale", key, sizeof key);
+    keyfile_pair_t pair;
+    cr_assert_eq(keyfile_read_secret(key, &pair, err, sizeof err), 0, "%s", err);
     void *ctx = zmq_ctx_new();
     void *s = zmq_socket(ctx, ZMQ_DEALER);
-    int zero = 0;
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    int linger = 5000;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, B.broker_public, 40);
+    zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pair.public_z85, 40);
+    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, pair.secret_z85, 40);
     cr_assert_eq(zmq_connect(s, B.partner_ep), 0);
-    /* Let the connection come up so the request is really sent. */
-    usleep(200 * 1000);
     cr_assert(zmq_send(s, buf, n, 0) == (int)n);
+    /* Closing with a linger: the request is flushed after the handshake,
+     * then the connection goes, before the broker's reply (which waits for
+     * the fsync) can come back. */
     zmq_close(s);
     zmq_ctx_term(ctx);
 
@@ -81,6 +90,7 @@ Test(reliability, an_undeliverable_reply_loses_nothing)
 typedef struct {
     const char *endpoint;
     int sent;
+    char public_z85[41], secret_z85[41], broker_z85[41];
 } s_flood_t;
 
 /* A misbehaving partner: sends requests as fast as it can and never reads
@@ -90,9 +100,13 @@ static void *s_flood(void *arg)
     s_flood_t *f = arg;
     void *ctx = zmq_ctx_new();
     void *s = zmq_socket(ctx, ZMQ_DEALER);
-    int zero = 0, hwm = 100000;
+    int zero = 0, hwm = 100000, timeout = 5000;
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_SNDTIMEO, &timeout, sizeof timeout); /* never hang the test */
+    zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, f->broker_z85, 40);
+    zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, f->public_z85, 40);
+    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, f->secret_z85, 40);
     zmq_connect(s, f->endpoint);
     Relais__V1__Envelope env = RELAIS__V1__ENVELOPE__INIT;
     Relais__V1__FetchEvents fe = RELAIS__V1__FETCH_EVENTS__INIT;
@@ -114,7 +128,14 @@ static void *s_flood(void *arg)
 Test(reliability, a_flooding_partner_does_not_starve_the_others)
 {
     harness_start(&B, NULL);
-    s_flood_t f = {B.partner_ep, 0};
+    s_flood_t f = {B.partner_ep, 0, "", "", ""};
+    char key[400], err[512];
+    keyfile_pair_t pair;
+    harness_key_path(&B, "partner", "ccas", key, sizeof key);
+    cr_assert_eq(keyfile_read_secret(key, &pair, err, sizeof err), 0, "%s", err);
+    memcpy(f.public_z85, pair.public_z85, 40);
+    memcpy(f.secret_z85, pair.secret_z85, 40);
+    memcpy(f.broker_z85, B.broker_public, 40);
     pthread_t t;
     pthread_create(&t, NULL, s_flood, &f);
     usleep(300 * 1000); /* the flood is under way */

@@ -14,8 +14,10 @@ trap 'kill -9 $broker 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pep=tcp://127.0.0.1:$(port)
 cep=tcp://127.0.0.1:$(port)
+# --insecure-dev: this test is about memory errors; keys and roles are
+# tested by tests/integration/test_security.c.
 RELAIS_NOW=2026-11-20 "$build/broker/relais-broker" --data "$work/data" \
-  --partner-endpoint "$pep" --coordinator-endpoint "$cep" 2>"$work/broker.log" &
+  --partner-endpoint "$pep" --coordinator-endpoint "$cep" --insecure-dev 2>"$work/broker.log" &
 broker=$!
 sleep 0.5
 vg=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
