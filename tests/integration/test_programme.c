@@ -6,6 +6,7 @@
 #include "harness.h"
 
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,5 +186,110 @@ Test(programme, contracts_commit_what_they_pay_and_free_the_rest)
     relais_client_destroy(&ml);
     relais_client_destroy(&p);
     relais_client_destroy(&a);
+    harness_stop(&B);
+}
+
+typedef struct {
+    harness_broker_t *b;
+    const char *partner;
+    int first, count;
+    int accepted, waitlisted;
+} s_burst_t;
+
+static void *s_burst(void *arg)
+{
+    s_burst_t *w = arg;
+    relais_client_t *c = harness_partner(w->b, w->partner);
+    for (int i = w->first; i < w->first + w->count; i++) {
+        char ref[16], last[48], first[24], birth[11];
+        snprintf(ref, sizeof ref, "CC-%d", i);
+        harness_person((unsigned)i, last, first, birth);
+        harness_ref_t h;
+        harness_ref(&h, ref, last, first, birth, "Battant");
+        Relais__V1__Envelope *e;
+        if (relais_client_submit(c, &h.r, &e) != RELAIS_OK)
+            continue;
+        if (e->ack->status == RELAIS__V1__ACK_STATUS__ACK_ACCEPTED)
+            w->accepted++;
+        else if (e->ack->status == RELAIS__V1__ACK_STATUS__ACK_WAITLISTED)
+            w->waitlisted++;
+        ENV_FREE(e);
+    }
+    relais_client_destroy(&c);
+    return NULL;
+}
+
+Test(programme, concurrent_submissions_never_exceed_the_envelope)
+{
+    /* Ten places; four partners submit 8 distinct young people each at the
+     * same time: exactly ten are routed, the other 22 waitlisted. */
+    char *cfg = harness_config_with("envelope_eur = 1000000;", "envelope_eur = 60000;");
+    harness_start(&B, cfg);
+    free(cfg);
+    static const char *const partners[4] = {"mission-locale", "ccas", "rectorat", "addsea"};
+    s_burst_t w[4];
+    pthread_t t[4];
+    for (int k = 0; k < 4; k++) {
+        w[k] = (s_burst_t){&B, partners[k], k * 8, 8, 0, 0};
+        pthread_create(&t[k], NULL, s_burst, &w[k]);
+    }
+    int accepted = 0, waitlisted = 0;
+    for (int k = 0; k < 4; k++) {
+        pthread_join(t[k], NULL);
+        accepted += w[k].accepted;
+        waitlisted += w[k].waitlisted;
+    }
+    cr_assert_eq(accepted, 10, "routed: %d", accepted);
+    cr_assert_eq(waitlisted, 22, "waitlisted: %d", waitlisted);
+    harness_stop(&B);
+    /* And the store agrees. */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' --data '%s' --config '%s' verify >/dev/null 2>&1",
+             RELAIS_ADMIN_BIN, B.data, B.config);
+    cr_assert_eq(system(cmd), 0, "relais-admin verify found problems");
+}
+
+Test(programme, a_final_decline_frees_the_place_for_the_first_waitlisted)
+{
+    char *cfg = harness_config_with("envelope_eur = 1000000;", "envelope_eur = 6000;");
+    harness_start(&B, cfg); /* one place */
+    free(cfg);
+    relais_client_t *ml = harness_partner(&B, "mission-locale");
+    relais_client_t *rect = harness_partner(&B, "rectorat");
+    char last[48], first[24], birth[11];
+    harness_ref_t h;
+    Relais__V1__Envelope *e;
+    harness_person(1, last, first, birth);
+    harness_ref(&h, "FD-1", last, first, birth, "Montrapon");
+    Relais__V1__Ack *ack = harness_submit(ml, &h, &e);
+    cr_assert_eq(ack->status, RELAIS__V1__ACK_STATUS__ACK_ACCEPTED);
+    char a[16];
+    snprintf(a, sizeof a, "%s", ack->case_id);
+    ENV_FREE(e);
+    harness_person(2, last, first, birth);
+    harness_ref(&h, "FD-2", last, first, birth, "Battant");
+    ack = harness_submit(rect, &h, &e);
+    cr_assert_eq(ack->status, RELAIS__V1__ACK_STATUS__ACK_WAITLISTED);
+    ENV_FREE(e);
+    /* Declined by its structure, the default one, then the programme team:
+     * a re-routing keeps the place; the final decline frees it. */
+    static const char *const chain[3] = {"asq-montrapon", "asq-centre", "ccas-programme"};
+    for (int i = 0; i < 3; i++) {
+        relais_client_t *c = harness_coordinator(&B, chain[i]);
+        Relais__V1__ActionResult *r = harness_act(c, a, RELAIS__V1__ACTION_KIND__ACTION_DECLINE,
+                                                  0, 0, "Pas de solution ici", &e);
+        cr_assert(r->ok, "%s", chain[i]);
+        ENV_FREE(e);
+        relais_client_destroy(&c);
+        cr_assert_eq(s_event_count("rectorat", &e), i < 2 ? 1u : 2u, "after %s", chain[i]);
+        if (i == 2) {
+            Relais__V1__StatusEvent *last_ev = e->events->events[1];
+            cr_assert_eq(last_ev->state, ST(ROUTED));
+            cr_assert_str_eq(last_ev->structure_id, "mdq-battant");
+        }
+        ENV_FREE(e);
+    }
+    relais_client_destroy(&ml);
+    relais_client_destroy(&rect);
     harness_stop(&B);
 }
