@@ -936,3 +936,115 @@ int cases_escalate(cases_t *self, store_txn_t *t, int64_t now, size_t *reminded,
     free(ids.ids);
     return rc;
 }
+
+/* ---- programme staff decisions (review.h) ----------------------------- */
+
+static int s_find_referrer(const case_rec_t *rec, const char *partner, const char *partner_ref)
+{
+    for (size_t i = 0; i < rec->n_referrers; i++)
+        if (strcmp(rec->referrers[i]->partner, partner) == 0 &&
+            strcmp(rec->referrers[i]->partner_ref, partner_ref) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void s_drop_referrer(case_rec_t *rec, size_t i)
+{
+    relais__store__referrer__free_unpacked(rec->referrers[i], NULL);
+    memmove(&rec->referrers[i], &rec->referrers[i + 1],
+            (rec->n_referrers - i - 1) * sizeof *rec->referrers);
+    rec->n_referrers--;
+}
+
+int cases_release_review(cases_t *self, store_txn_t *t, const char *case_id,
+                         cases_placement_t *out)
+{
+    case_rec_t *rec;
+    int fits;
+    memset(out, 0, sizeof *out);
+    int rc = s_case_load(t, case_id, &rec);
+    if (rc != 0)
+        return rc;
+    if (rec->state != RELAIS__V1__CASE_STATE__CASE_REVIEW) {
+        rc = EINVAL;
+        goto done;
+    }
+    const char *detail = "vérifié par l'équipe du programme : personne distincte, orientation";
+    if ((rc = record_set_str(&rec->review_reason, "")) != 0 ||
+        (rc = s_place_fits(self, t, &fits)) != 0)
+        goto done;
+    if (fits) {
+        if ((rc = s_reserve(self, t, rec)) != 0 || (rc = s_route(self, t, rec)) != 0)
+            goto done;
+    } else {
+        if ((rc = s_waitlist_add(t, rec, &out->waitlist_position)) != 0)
+            goto done;
+        detail = "budget du programme complet : inscrit en liste d'attente";
+    }
+    if ((rc = s_case_save(t, rec)) != 0 || (rc = s_emit(t, rec, NULL, detail)) != 0)
+        goto done;
+    s_placement(rec, out);
+done:
+    relais__store__case_record__free_unpacked(rec, NULL);
+    return rc;
+}
+
+int cases_close_linked(cases_t *self, store_txn_t *t, const char *case_id,
+                       const char *to_case_id)
+{
+    (void)self;
+    case_rec_t *rec;
+    int rc = s_case_load(t, case_id, &rec);
+    if (rc != 0)
+        return rc;
+    if (rec->state != RELAIS__V1__CASE_STATE__CASE_REVIEW) {
+        rc = EINVAL;
+        goto done;
+    }
+    char why[64];
+    snprintf(why, sizeof why, "linked to %s", to_case_id);
+    /* Its referrals now follow TO_CASE_ID: they leave this case, which is
+     * closed out without an event (the referrers hear of the case they
+     * joined instead).  A review case never held a place. */
+    while (rec->n_referrers)
+        s_drop_referrer(rec, rec->n_referrers - 1);
+    rec->state = RELAIS__V1__CASE_STATE__CASE_DECLINED;
+    rec->closed_at = clock_now();
+    if ((rc = record_set_str(&rec->review_reason, why)) != 0 ||
+        (rc = s_person_link(t, rec->person_id, NULL)) != 0)
+        goto done;
+    rc = s_case_save(t, rec);
+done:
+    relais__store__case_record__free_unpacked(rec, NULL);
+    return rc;
+}
+
+int cases_detach(cases_t *self, store_txn_t *t, const char *case_id, const char *partner,
+                 const char *partner_ref)
+{
+    (void)self;
+    case_rec_t *rec;
+    int rc = s_case_load(t, case_id, &rec);
+    if (rc != 0)
+        return rc;
+    int i = s_find_referrer(rec, partner, partner_ref);
+    if (i <= 0) {
+        /* Not attached, or the case's first referral (whose person the
+         * case is): nothing to detach. */
+        rc = i < 0 ? MDB_NOTFOUND : EINVAL;
+        goto done;
+    }
+    Relais__Store__Referrer *ref = rec->referrers[i];
+    Relais__V1__CaseState kept = rec->state;
+    rec->state = RELAIS__V1__CASE_STATE__CASE_DECLINED;
+    rc = s_emit_one(t, rec, ref, "",
+                    "rattachement annulé : l'orientation n'appartient pas à ce dossier");
+    rec->state = kept;
+    if (rc != 0)
+        goto done;
+    s_drop_referrer(rec, (size_t)i);
+    rc = s_case_save(t, rec);
+done:
+    relais__store__case_record__free_unpacked(rec, NULL);
+    return rc;
+}

@@ -75,6 +75,23 @@ int cases_open(cases_t *self, store_txn_t *t, uint64_t person_id, const char *pa
 int cases_attach(cases_t *self, store_txn_t *t, const char *case_id, const char *partner,
                  const char *partner_ref, const Relais__V1__Referral *r,
                  cases_placement_t *out);
+/* Programme staff decisions (review.h).  Each returns EINVAL, changing
+ * nothing, when the case is not in the state the decision needs.
+ * cases_release_review: a REVIEW case is a new person's: routed (or
+ * waitlisted) as cases_open would have, its referrers told.
+ * cases_close_linked: a REVIEW case whose referrals joined TO_CASE_ID:
+ * DECLINED (final, no place, no referrer, review_reason "linked to
+ * TO_CASE_ID"); its person loses the open case.
+ * cases_detach: referral (PARTNER, PARTNER_REF), not the case's first,
+ * leaves open or closed CASE_ID; its partner gets a DECLINED event on
+ * CASE_ID ("rattachement annulé"); the other referrers hear nothing.
+ * MDB_NOTFOUND when the referral is not attached to the case. */
+int cases_release_review(cases_t *self, store_txn_t *t, const char *case_id,
+                         cases_placement_t *out);
+int cases_close_linked(cases_t *self, store_txn_t *t, const char *case_id,
+                       const char *to_case_id);
+int cases_detach(cases_t *self, store_txn_t *t, const char *case_id, const char *partner,
+                 const char *partner_ref);
 /* A coordinator of STRUCTURE_ID acts on a case. */
 int cases_act(cases_t *self, store_txn_t *t, const char *structure_id,
               const Relais__V1__CaseAction *a, cases_verdict_t *out);

@@ -427,6 +427,7 @@ int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_
     linkage_profile_t q, c;
     s_keys_t ks = {.n = 0};
     s_cands_t cands = {0};
+    uint64_t *linkable_ids = NULL;
     double tf_u[LINKAGE_NFIELDS];
     int rc;
     memset(out, 0, sizeof *out);
@@ -451,6 +452,12 @@ int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_
     double link_score = 0, best_score = -1e9;
     bool best_ine_conflict = false;
     linkage_evidence_t ev[LINKAGE_NFIELDS], link_ev[LINKAGE_NFIELDS], best_ev[LINKAGE_NFIELDS];
+    /* The linkable candidates, for the remembered review decisions. */
+    linkable_ids = cands.n ? malloc(cands.n * sizeof *linkable_ids) : NULL;
+    if (cands.n && !linkable_ids) {
+        rc = ENOMEM;
+        goto done;
+    }
     for (size_t i = 0; i < cands.n; i++) {
         int level[LINKAGE_NFIELDS];
         rc = s_profile_get(t, cands.ids[i], &c);
@@ -471,6 +478,7 @@ int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_
         if (score >= upper && s_surname_ok(level[LINKAGE_SURNAME]) &&
             s_given_ok(level[LINKAGE_GIVEN]) && s_date_ok(level[LINKAGE_BIRTH_DATE]) &&
             !ine_conflict) {
+            linkable_ids[linkable] = cands.ids[i];
             if (!linkable || score > link_score) {
                 link_id = cands.ids[i];
                 link_score = score;
@@ -486,6 +494,22 @@ int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_
         }
     }
 
+    /* Several could link: those the programme team said are not the best
+     * one's person (identity_remember) no longer make it ambiguous. */
+    if (linkable > 1) {
+        size_t still = 1;
+        for (size_t i = 0; rc == 0 && i < linkable; i++) {
+            int same = 0;
+            if (linkable_ids[i] == link_id)
+                continue;
+            rc = identity_pair(t, link_id, linkable_ids[i], &same);
+            still += same >= 0;
+        }
+        if (rc != 0)
+            goto done;
+        if (still == 1)
+            linkable = 1;
+    }
     if (linkable == 1) {
         out->verdict = IDENTITY_SAME;
         out->person_id = link_id;
@@ -508,7 +532,40 @@ int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_
         }
     }
 done:
+    free(linkable_ids);
     free(cands.ids);
+    return rc;
+}
+
+/* ---- remembered decisions ----------------------------------------------- */
+
+/* 'x' + the two person ids, smaller first. */
+static void s_pair_key(uint64_t a, uint64_t b, unsigned char out[17])
+{
+    out[0] = 'x';
+    store_u64_encode(a < b ? a : b, out + 1);
+    store_u64_encode(a < b ? b : a, out + 9);
+}
+
+int identity_remember(store_txn_t *t, uint64_t a, uint64_t b, bool same)
+{
+    unsigned char key[17];
+    const char *v = same ? "same" : "different";
+    s_pair_key(a, b, key);
+    return store_put(t, STORE_LINKAGE, key, sizeof key, v, strlen(v), 0);
+}
+
+int identity_pair(store_txn_t *t, uint64_t a, uint64_t b, int *out)
+{
+    unsigned char key[17];
+    MDB_val v;
+    *out = 0;
+    s_pair_key(a, b, key);
+    int rc = store_get(t, STORE_LINKAGE, key, sizeof key, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc == 0)
+        *out = v.mv_size == 4 && memcmp(v.mv_data, "same", 4) == 0 ? 1 : -1;
     return rc;
 }
 

@@ -83,6 +83,7 @@
 #include "relais.pb-c.h"
 #include "store.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -126,6 +127,14 @@ void identity_shutdown(void);
 int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_t *out);
 /* Makes PERSON_ID findable by P's keys and counts its names. */
 int identity_index(store_txn_t *t, uint64_t person_id, const Relais__V1__Person *p);
+/* The programme team's review decisions (review.h), remembered so the
+ * same pair is never asked again: `linkage` key 'x' + both person ids
+ * (u64, smaller first) -> "same" or "different".  identity_match consults
+ * them: when several persons could link, one remembered as different from
+ * the best no longer makes the referral ambiguous. */
+int identity_remember(store_txn_t *t, uint64_t a, uint64_t b, bool same);
+/* *OUT: 1 remembered same, -1 remembered different, 0 never decided. */
+int identity_pair(store_txn_t *t, uint64_t a, uint64_t b, int *out);
 /* OUT's explanation as a storage record (strings point to static names;
  * EV_HOLD / EV_PTRS are the backing arrays). */
 void identity_decision_msg(const identity_result_t *r, Relais__Store__MatchEvidence ev_hold[],

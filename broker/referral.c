@@ -69,6 +69,10 @@ static int s_record(store_txn_t *t, const char *key, size_t klen, const char *pa
         rec.notes = r->notes;
         rec.referrer_name = r->referrer_name;
         rec.referrer_email = r->referrer_email;
+        /* Merged: the person record holds the first referral's data, so
+         * this one's is kept here, for a review UNLINK (review.h). */
+        if (out->ack.status == RELAIS__V1__ACK_STATUS__ACK_MERGED)
+            rec.person = r->person;
     }
     return store_put_msg(t, STORE_REFERRALS, key, klen, &rec.base);
 }

@@ -20,6 +20,7 @@
 #include "referral.h"
 #include "relais.pb-c.h"
 #include "route.h"
+#include "staff.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -138,6 +139,7 @@ static const char *s_kind(Relais__V1__Envelope__BodyCase body)
     case RELAIS__V1__ENVELOPE__BODY_FETCH_EVENTS: return "fetch_events";
     case RELAIS__V1__ENVELOPE__BODY_FETCH_CASES: return "fetch_cases";
     case RELAIS__V1__ENVELOPE__BODY_CASE_ACTION: return "case_action";
+    case RELAIS__V1__ENVELOPE__BODY_STAFF: return "staff";
     case RELAIS__V1__ENVELOPE__BODY__NOT_SET: return "empty";
     default: return "other";
     }
@@ -274,6 +276,23 @@ static int s_act(service_t *self, store_txn_t *t, const s_audit_t *a, const char
     return s_pack(reply, out, out_len);
 }
 
+static int s_staff(service_t *self, store_txn_t *t, const s_audit_t *a,
+                   const Relais__V1__StaffRequest *req, Relais__V1__Envelope *reply,
+                   uint8_t **out, size_t *out_len)
+{
+    audit_entry_t who = {.identity = a->who->identity, .key = a->who->key_fp,
+                         .endpoint = a->endpoint};
+    staff_reply_t result;
+    int rc = staff_handle(self->cases, t, &who, a->at, req, &result);
+    if (rc == 0) {
+        reply->body_case = RELAIS__V1__ENVELOPE__BODY_STAFF_RESULT;
+        reply->staff_result = &result.result;
+        rc = s_pack(reply, out, out_len);
+    }
+    staff_reply_clear(&result);
+    return rc;
+}
+
 int service_housekeeping(service_t *self, store_t *store)
 {
     store_txn_t t;
@@ -306,7 +325,8 @@ static bool s_role_may(auth_role_t role, Relais__V1__Envelope__BodyCase body)
         return body == RELAIS__V1__ENVELOPE__BODY_FETCH_CASES ||
                body == RELAIS__V1__ENVELOPE__BODY_CASE_ACTION;
     case AUTH_STAFF:
-        return body == RELAIS__V1__ENVELOPE__BODY_FETCH_CASES;
+        return body == RELAIS__V1__ENVELOPE__BODY_FETCH_CASES ||
+               body == RELAIS__V1__ENVELOPE__BODY_STAFF;
     default:
         return false;
     }
@@ -346,8 +366,10 @@ static const char *s_check(const service_t *self, service_endpoint_t ep, const s
     }
     bool partner_body = env->body_case == RELAIS__V1__ENVELOPE__BODY_REFERRAL ||
                         env->body_case == RELAIS__V1__ENVELOPE__BODY_FETCH_EVENTS;
+    bool staff_body = env->body_case == RELAIS__V1__ENVELOPE__BODY_STAFF;
     bool coordinator_body = env->body_case == RELAIS__V1__ENVELOPE__BODY_FETCH_CASES ||
-                            env->body_case == RELAIS__V1__ENVELOPE__BODY_CASE_ACTION;
+                            env->body_case == RELAIS__V1__ENVELOPE__BODY_CASE_ACTION ||
+                            staff_body;
     /* The role first: a partner asking for cases is told "forbidden", on
      * whichever endpoint it asks. */
     if (self->auth && (partner_body || coordinator_body) && !s_role_may(who->role, env->body_case)) {
@@ -355,11 +377,17 @@ static const char *s_check(const service_t *self, service_endpoint_t ep, const s
                  s_kind(env->body_case));
         return "forbidden";
     }
+    /* Staff decisions need a staff key: without authentication nobody is
+     * staff. */
+    if (!self->auth && staff_body) {
+        snprintf(message, mlen, "StaffRequest needs a staff key (not in --insecure-dev mode).");
+        return "forbidden";
+    }
     if (ep == SERVICE_PARTNER ? !partner_body : !coordinator_body) {
         snprintf(message, mlen, "The %s endpoint accepts %s.",
                  ep == SERVICE_PARTNER ? "partner" : "coordinator",
                  ep == SERVICE_PARTNER ? "Referral and FetchEvents"
-                                       : "FetchCases and CaseAction");
+                                       : "FetchCases, CaseAction and StaffRequest");
         return "bad_request";
     }
     if (self->auth) {
@@ -411,8 +439,10 @@ static int s_run(service_t *self, store_txn_t *t, const s_audit_t *a, const char
         return s_fetch_cases(self, t, a, acting, env->fetch_cases, reply, out, out_len);
     case RELAIS__V1__ENVELOPE__BODY_CASE_ACTION:
         return s_act(self, t, a, acting, env->case_action, reply, out, out_len);
+    case RELAIS__V1__ENVELOPE__BODY_STAFF:
+        return s_staff(self, t, a, env->staff, reply, out, out_len);
     default:
-        return EINVAL; /* s_check let through only the four above */
+        return EINVAL; /* s_check let through only the five above */
     }
 }
 

@@ -20,7 +20,8 @@
  *  and the role decides:
  *    partner ID       Referral, FetchEvents (its own feed)
  *    coordinator ID   FetchCases, CaseAction for structure ID only
- *    staff ID         FetchCases of any structure (naming it)
+ *    staff ID         FetchCases of any structure (naming it), and
+ *                     StaffRequest (staff.h; never in --insecure-dev mode)
  *  A role asking for anything else, a sender that disagrees with the key
  *  (Envelope.sender may be empty, or must be the key's id), a coordinator
  *  reaching for another structure's cases: Error "forbidden", nothing

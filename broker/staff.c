@@ -1,0 +1,120 @@
+/*  staff — dispatch of the programme team's requests.  See staff.h. */
+#include "staff.h"
+
+#include "log.h"
+#include "vocab.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int s_audit(store_txn_t *t, const audit_entry_t *base, int64_t at, const char *kind,
+                   const char *case_id, const char *partner_ref, const char *outcome,
+                   const char *code)
+{
+    audit_entry_t e = *base;
+    e.kind = kind;
+    e.case_id = case_id;
+    e.partner_ref = partner_ref;
+    e.outcome = outcome;
+    e.code = code;
+    e.structure_id = "";
+    return audit_append(t, at, &e);
+}
+
+static void s_fail(staff_reply_t *out, const char *code, const char *message)
+{
+    out->result.ok = false;
+    out->error.code = (char *)code;
+    out->error.message = (char *)message;
+    out->result.error = &out->error;
+}
+
+static int s_review_list(store_txn_t *t, const audit_entry_t *a, int64_t at,
+                         const Relais__V1__ReviewList *l, staff_reply_t *out)
+{
+    int rc = review_list(t, l->max, &out->result);
+    /* Each item carries two young people's data: one read record per
+     * case, so an access report finds it. */
+    for (size_t i = 0; rc == 0 && i < out->result.n_reviews; i++) {
+        const Relais__V1__ReviewItem *it = out->result.reviews[i];
+        rc = s_audit(t, a, at, "review_list", it->case_id, "", "done", "read");
+        if (rc == 0 && *it->candidate_case_id)
+            rc = s_audit(t, a, at, "review_list", it->candidate_case_id, "", "done", "read");
+    }
+    if (rc == 0 && out->result.n_reviews == 0)
+        rc = s_audit(t, a, at, "review_list", "", "", "done", "none");
+    if (rc == 0) {
+        out->result.ok = true;
+        log_info("review_list by=%s count=%zu", a->identity, out->result.n_reviews);
+    }
+    return rc;
+}
+
+static const char *s_kind_name(Relais__V1__ReviewKind k)
+{
+    switch (k) {
+    case RELAIS__V1__REVIEW_KIND__REVIEW_LINK: return "link";
+    case RELAIS__V1__REVIEW_KIND__REVIEW_SEPARATE: return "separate";
+    case RELAIS__V1__REVIEW_KIND__REVIEW_UNLINK: return "unlink";
+    default: return "unknown";
+    }
+}
+
+static int s_review_decision(cases_t *cases, store_txn_t *t, const audit_entry_t *a,
+                             int64_t at, const Relais__V1__ReviewDecision *d,
+                             staff_reply_t *out)
+{
+    review_verdict_t *v = &out->verdict;
+    int rc = review_decide(cases, t, d, v);
+    if (rc != 0)
+        return rc;
+    const char *held = d->case_id ? d->case_id : "";
+    char case_id[CASES_ID_MAX];
+    snprintf(case_id, sizeof case_id, "%s", strlen(held) < CASES_ID_MAX ? held : "?");
+    rc = s_audit(t, a, at, "review_decision", case_id,
+                 d->kind == RELAIS__V1__REVIEW_KIND__REVIEW_UNLINK ? d->partner_ref : "",
+                 v->ok ? "done" : "refused", v->ok ? s_kind_name(d->kind) : v->code);
+    /* The case the decision produced or joined is changed too. */
+    if (rc == 0 && v->ok && strcmp(v->case_id, case_id) != 0)
+        rc = s_audit(t, a, at, "review_decision", v->case_id, "", "done",
+                     s_kind_name(d->kind));
+    if (rc != 0)
+        return rc;
+    if (!v->ok) {
+        s_fail(out, v->code, v->message);
+    } else {
+        out->result.ok = true;
+        out->result.case_id = v->case_id;
+        out->result.state = v->state;
+        out->result.detail = v->detail;
+    }
+    log_info("review_decision by=%s case=%s kind=%s ok=%d%s%s result=%s", a->identity, case_id,
+             s_kind_name(d->kind), v->ok, v->ok ? "" : " refused=", v->ok ? "" : v->code,
+             v->case_id);
+    return 0;
+}
+
+int staff_handle(cases_t *cases, store_txn_t *t, const audit_entry_t *audit, int64_t at,
+                 const Relais__V1__StaffRequest *req, staff_reply_t *out)
+{
+    memset(out, 0, sizeof *out);
+    relais__v1__staff_result__init(&out->result);
+    relais__v1__reason__init(&out->error);
+    switch (req->op_case) {
+    case RELAIS__V1__STAFF_REQUEST__OP_REVIEW_LIST:
+        return s_review_list(t, audit, at, req->review_list, out);
+    case RELAIS__V1__STAFF_REQUEST__OP_REVIEW_DECISION:
+        return s_review_decision(cases, t, audit, at, req->review_decision, out);
+    case RELAIS__V1__STAFF_REQUEST__OP_ERASE:
+        s_fail(out, "not_implemented", "Erasure is not implemented by this broker yet.");
+        return s_audit(t, audit, at, "erase", "", "", "refused", "not_implemented");
+    default:
+        s_fail(out, "bad_request", "StaffRequest names no operation.");
+        return s_audit(t, audit, at, "staff", "", "", "refused", "bad_request");
+    }
+}
+
+void staff_reply_clear(staff_reply_t *out)
+{
+    review_list_clear(&out->result);
+}
