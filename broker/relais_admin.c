@@ -13,6 +13,8 @@
  *  verification) found problems.
  */
 #include "admin.h"
+#include "cli.h"
+#include "staff_client.h"
 #include "audit.h"
 #include "config.h"
 #include "notice.h"
@@ -80,6 +82,24 @@ static void s_usage(FILE *out)
             "                  everything the audit log holds about the young person of\n"
             "                  that case (all their cases): who saw or changed their\n"
             "                  record, and when (GDPR art. 15).\n"
+            "  explain CASE    why each referral of the case was, or was not, taken for a\n"
+            "                  known young person: the decision, its score and the\n"
+            "                  contribution of each field (read from the store).\n"
+            "\n"
+            "Decisions on possible matches go through the broker (it stays the only\n"
+            "writer), with a staff key:\n"
+            "  review list     the referrals held as possible matches, each with the known\n"
+            "                  person it may be and the per-field evidence\n"
+            "  review link CASE --to CASE\n"
+            "                  the same young person: the held referral joins that case\n"
+            "  review separate CASE\n"
+            "                  different young people: the held case is routed as new\n"
+            "  unlink CASE --referral PARTNER:REF\n"
+            "                  repair a wrong link: the referral leaves CASE and becomes a\n"
+            "                  case of its own\n"
+            "  Options for these: --broker EP (default tcp://127.0.0.1:7411), --as STAFF_ID,\n"
+            "  --key FILE (or RELAIS_KEY), --broker-key KEY (or RELAIS_BROKER_KEY),\n"
+            "  --timeout MS.\n"
             "\n"
             "Options:\n"
             "  --data DIR      the broker's data directory (default: var/data)\n"
@@ -150,7 +170,13 @@ static int s_check_opts(const char *command, const s_opts_t *o)
         const char *v = *(const char *const *)((const char *)o + owned[i].offset);
         bool audit_case = owned[i].offset == offsetof(s_opts_t, case_id) &&
                           strcmp(command, "audit") == 0;
-        if (v && strcmp(command, owned[i].command) != 0 && !audit_case)
+        bool unlink_ref = owned[i].offset == offsetof(s_opts_t, referral) &&
+                          strcmp(command, "unlink") == 0;
+        /* --to: report's last day, or review link's existing case. */
+        bool review_to = owned[i].offset == offsetof(s_opts_t, to) &&
+                         strcmp(command, "review") == 0;
+        if (v && strcmp(command, owned[i].command) != 0 && !audit_case && !unlink_ref &&
+            !review_to)
             return s_usage_error("%s goes with the %s command, not %s", owned[i].name,
                                  owned[i].command, command);
     }
@@ -174,6 +200,8 @@ int main(int argc, char **argv)
     const char *data_dir = "var/data", *config_path = NULL;
     s_opts_t o = {0};
     bool json = false;
+    cli_global_t staff; /* review / unlink: the broker connection */
+    cli_global_init(&staff, "relais-admin", RELAIS_DEFAULT_COORDINATOR_ENDPOINT, "RELAIS_STAFF");
     static const struct option opts[] = {
         {"data", required_argument, NULL, 'd'},
         {"config", required_argument, NULL, 'c'},
@@ -188,6 +216,11 @@ int main(int argc, char **argv)
         {"to", required_argument, NULL, 'T'},
         {"format", required_argument, NULL, 'F'},
         {"since", required_argument, NULL, 'S'},
+        {"broker", required_argument, NULL, CLI_OPT_BROKER},
+        {"as", required_argument, NULL, CLI_OPT_AS},
+        {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},
+        {"key", required_argument, NULL, CLI_OPT_KEY},
+        {"broker-key", required_argument, NULL, CLI_OPT_BROKER_KEY},
         {"person", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -237,6 +270,16 @@ int main(int argc, char **argv)
         case 'S':
             o.since = optarg;
             break;
+        case CLI_OPT_BROKER:
+        case CLI_OPT_AS:
+        case CLI_OPT_TIMEOUT:
+        case CLI_OPT_KEY:
+        case CLI_OPT_BROKER_KEY: {
+            char why[256];
+            if (cli_global_option(&staff, opt, optarg, why, sizeof why) < 0)
+                return s_usage_error("%s", why);
+            break;
+        }
         case 'P':
             o.person = optarg;
             break;
@@ -258,6 +301,53 @@ int main(int argc, char **argv)
     int n_args = argc - optind;
     if (s_check_opts(command, &o) != 0)
         return S_EXIT_FAIL;
+    if (strcmp(command, "explain") == 0) {
+        if (n_args != 1)
+            return s_usage_error("%s", "explain takes one argument: the case id");
+        return staff_explain(data_dir, argv[optind], stdout, json);
+    }
+    if (strcmp(command, "review") == 0 || strcmp(command, "unlink") == 0) {
+        const char *what = strcmp(command, "unlink") == 0 ? "unlink"
+                           : n_args > 0               ? argv[optind]
+                                                      : "";
+        int args_left = strcmp(command, "unlink") == 0 ? n_args : n_args - 1;
+        const char *case_id = strcmp(command, "unlink") == 0 ? (n_args ? argv[optind] : NULL)
+                              : n_args > 1                   ? argv[optind + 1]
+                                                             : NULL;
+        char partner[128] = "";
+        const char *ref = NULL;
+        if (strcmp(what, "list") == 0) {
+            if (args_left != 0)
+                return s_usage_error("%s", "review list takes no argument");
+        } else if (strcmp(what, "link") == 0 || strcmp(what, "separate") == 0 ||
+                   strcmp(what, "unlink") == 0) {
+            if (args_left != 1 || !case_id)
+                return s_usage_error("%s %s takes one argument: the case id", command, what);
+            if (strcmp(what, "link") == 0 && !o.to)
+                return s_usage_error("%s", "review link needs --to CASE, the existing case");
+            if (strcmp(what, "unlink") == 0) {
+                const char *colon = o.referral ? strchr(o.referral, ':') : NULL;
+                if (!colon || colon == o.referral || !colon[1] ||
+                    (size_t)(colon - o.referral) >= sizeof partner)
+                    return s_usage_error("%s", "unlink needs --referral PARTNER:REF");
+                memcpy(partner, o.referral, (size_t)(colon - o.referral));
+                ref = colon + 1;
+            }
+        } else {
+            return s_usage_error("%s", "review takes list, link CASE --to CASE or separate CASE");
+        }
+        if (!staff.as)
+            return s_usage_error("%s", "a staff identity is needed: --as STAFF_ID (or RELAIS_STAFF)");
+        relais_client_t *client = cli_connect(&staff);
+        if (!client)
+            return S_EXIT_FAIL;
+        int status = strcmp(what, "list") == 0
+                         ? staff_review_list(client, stdout, json)
+                         : staff_review_decide(client, what, case_id, o.to, partner, ref, stdout,
+                                               json);
+        relais_client_destroy(&client);
+        return status;
+    }
 
     admin_case_filter_t filter = {0, o.structure};
     if (o.state_word && (filter.state = vocab_case_state_parse(o.state_word)) <= 0)
