@@ -15,6 +15,7 @@
 #include "admin.h"
 #include "audit.h"
 #include "config.h"
+#include "datakey.h"
 #include "notice.h"
 #include "payments.h"
 #include "report.h"
@@ -320,6 +321,14 @@ int main(int argc, char **argv)
                                 : config_load_default(err, sizeof err);
     if (!cfg) {
         fprintf(stderr, "relais-admin: bad configuration: %s\n", err);
+        return S_EXIT_FAIL;
+    }
+    /* notice (the young person's name) and report (quartiers) open sealed
+     * person data: they need the data key, never created here. */
+    if ((strcmp(command, "notice") == 0 || strcmp(command, "report") == 0) &&
+        datakey_init(data_dir, false, err, sizeof err) != 0) {
+        fprintf(stderr, "relais-admin: cannot read the data key: %s\n", err);
+        config_free(&cfg);
         return S_EXIT_FAIL;
     }
     size_t problems = 0;
