@@ -145,6 +145,31 @@ int staff_review_decide(relais_client_t *c, const char *kind, const char *case_i
     return s_exit(rc);
 }
 
+int staff_erase(relais_client_t *c, const char *case_id, const char *reason, FILE *out,
+                bool json)
+{
+    Relais__V1__StaffRequest req = RELAIS__V1__STAFF_REQUEST__INIT;
+    Relais__V1__Erase e = RELAIS__V1__ERASE__INIT;
+    req.op_case = RELAIS__V1__STAFF_REQUEST__OP_ERASE;
+    req.erase = &e;
+    e.case_id = (char *)case_id;
+    e.reason = (char *)reason;
+    Relais__V1__Envelope *hold;
+    Relais__V1__StaffResult *r;
+    int rc = s_call(c, &req, &hold, &r);
+    if (rc == RELAIS_OK) {
+        if (json)
+            fprintf(out, "{\"ok\":true,\"case_id\":\"%s\",\"detail\":\"%s\"}\n", r->case_id,
+                    r->detail);
+        else
+            fprintf(out, "erased: the personal data of %s's young person (%s)\n", r->case_id,
+                    r->detail);
+    }
+    if (hold)
+        relais__v1__envelope__free_unpacked(hold, NULL);
+    return s_exit(rc);
+}
+
 int staff_explain(const char *data_dir, const char *case_id, FILE *out, bool json)
 {
     char err[512];

@@ -25,6 +25,10 @@ int staff_review_list(relais_client_t *c, FILE *out, bool json);
 int staff_review_decide(relais_client_t *c, const char *kind, const char *case_id,
                         const char *to_case, const char *partner, const char *ref, FILE *out,
                         bool json);
+/* Erases the personal data of CASE_ID's young person (GDPR art. 17), for
+ * REASON (kept in the audit log). */
+int staff_erase(relais_client_t *c, const char *case_id, const char *reason, FILE *out,
+                bool json);
 /* For each referral of CASE_ID, its match decision and the per-field
  * evidence, from the store in DATA_DIR (opened read-only). */
 int staff_explain(const char *data_dir, const char *case_id, FILE *out, bool json);

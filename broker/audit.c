@@ -40,6 +40,7 @@ int audit_append(store_txn_t *t, int64_t at, const audit_entry_t *e)
     rec.outcome = s_str(e->outcome);
     rec.code = s_str(e->code);
     rec.structure_id = s_str(e->structure_id);
+    rec.reason = s_str(e->reason);
     uint64_t seq;
     int rc = store_counter_next(t, S_SEQ_COUNTER, &seq);
     if (rc != 0)

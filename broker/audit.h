@@ -43,6 +43,7 @@ typedef struct {
     const char *outcome;   /* "done" / "refused" */
     const char *code;      /* refused: why; done: the result */
     const char *structure_id;
+    const char *reason;    /* erase: why (erasure.h) */
 } audit_entry_t;
 
 /* Appends E, dated AT (unix seconds), in T. */

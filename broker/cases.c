@@ -13,6 +13,7 @@
 #include "date.h"
 #include "feed.h"
 #include "normalize.h"
+#include "persons.h"
 #include "record.h"
 #include "relais_store.pb-c.h"
 
@@ -71,17 +72,12 @@ static int s_case_save(store_txn_t *t, const case_rec_t *rec)
 
 static int s_person_load(store_txn_t *t, uint64_t id, person_rec_t **out)
 {
-    unsigned char key[8];
-    store_u64_encode(id, key);
-    return store_get_msg(t, STORE_PERSONS, key, 8, &relais__store__person_record__descriptor,
-                         (ProtobufCMessage **)out);
+    return persons_get(t, id, out); /* opened in memory, sealed on disk */
 }
 
 static int s_person_save(store_txn_t *t, const person_rec_t *rec)
 {
-    unsigned char key[8];
-    store_u64_encode(rec->id, key);
-    return store_put_msg(t, STORE_PERSONS, key, 8, &rec->base);
+    return persons_put(t, rec);
 }
 
 /* Links or unlinks (CASE_ID NULL) the person's open case. */
@@ -743,10 +739,18 @@ static int s_notes(store_txn_t *t, const case_rec_t *rec, char **out)
             free(buf);
             return rc;
         }
-        if (*r->notes) {
-            size_t add = strlen(r->partner) + strlen(r->notes) + 5;
+        Relais__Store__ReferralDetails *d = NULL;
+        rc = persons_open_details(key, klen, r, &d);
+        if (rc != 0) {
+            relais__store__referral_record__free_unpacked(r, NULL);
+            free(buf);
+            return rc;
+        }
+        if (*d->notes) {
+            size_t add = strlen(r->partner) + strlen(d->notes) + 5;
             char *grown = realloc(buf, cap + add);
             if (!grown) {
+                relais__store__referral_details__free_unpacked(d, NULL);
                 relais__store__referral_record__free_unpacked(r, NULL);
                 free(buf);
                 return ENOMEM;
@@ -754,8 +758,9 @@ static int s_notes(store_txn_t *t, const case_rec_t *rec, char **out)
             buf = grown;
             cap += add;
             len += (size_t)snprintf(buf + len, cap - len, "%s[%s] %s", len ? "\n" : "",
-                                    r->partner, r->notes);
+                                    r->partner, d->notes);
         }
+        relais__store__referral_details__free_unpacked(d, NULL);
         relais__store__referral_record__free_unpacked(r, NULL);
     }
     *out = buf;

@@ -402,6 +402,7 @@ static int s_load_programme(const s_loader_t *ld, config_t *self, const config_s
                                        "reminder_days",
                                        "reroute_days",
                                        "waitlist_housing_first",
+                                       "retention_months",
                                        NULL};
     const char *where = "programme";
     config_setting_t *group, *min_s, *max_s, *start_s, *end_s, *array;
@@ -423,12 +424,14 @@ static int s_load_programme(const s_loader_t *ld, config_t *self, const config_s
     uint64_t min_age = S_DEFAULT_MIN_AGE, max_age = S_DEFAULT_MAX_AGE;
     uint64_t ceiling = S_DEFAULT_RESOURCES_CEILING, envelope = S_DEFAULT_ENVELOPE_EUR;
     uint64_t allowance = S_DEFAULT_ALLOWANCE_EUR, months = S_DEFAULT_MAX_MONTHS;
-    uint64_t reminder = 10, reroute = 30;
+    uint64_t reminder = 10, reroute = 30, retention = 24;
     config_setting_t *reroute_s = NULL;
     int housing_first = 0;
     if (s_uint(ld, group, where, "reminder_days", false, 1, 3650, &reminder, NULL) < 0 ||
-        s_uint(ld, group, where, "reroute_days", false, 1, 3650, &reroute, &reroute_s) < 0)
+        s_uint(ld, group, where, "reroute_days", false, 1, 3650, &reroute, &reroute_s) < 0 ||
+        s_uint(ld, group, where, "retention_months", false, 1, 1200, &retention, NULL) < 0)
         return -1;
+    self->retention_months = (unsigned)retention;
     config_setting_t *hf = config_setting_get_member(group, "waitlist_housing_first");
     if (hf) {
         if (config_setting_type(hf) != CONFIG_TYPE_BOOL) {

@@ -89,6 +89,8 @@ typedef struct {
     date_t end_date;
     char *default_structure;
     char *programme_structure;
+    unsigned retention_months;   /* closed cases: personal data erased after
+                                  * this many months (erasure.h) */
     unsigned reminder_days;      /* routed, unanswered: remind after this */
     unsigned reroute_days;       /* ...and re-route as "no_answer" after this */
     bool waitlist_housing_first; /* waitlist: no-housing need goes first */

@@ -11,6 +11,9 @@
  */
 #include "identity.h"
 
+#include "datakey.h"
+#include "seal.h"
+
 #include "log.h"
 #include "normalize.h"
 #include "phonetic.h"
@@ -41,27 +44,11 @@ void identity_set_key(const unsigned char key[LINKAGE_KEY_LEN])
     s_key_set = true;
 }
 
-/* Reads PATH's 32 bytes, or creates it (O_EXCL: two brokers starting at
- * once cannot both write one). */
+/* Reads PATH's 32 bytes (a store made before the data key, datakey.h). */
 static int s_key_file(const char *path, char *err, size_t errlen)
 {
     unsigned char key[LINKAGE_KEY_LEN];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) {
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0)
-            goto sys_fail;
-        randombytes_buf(key, sizeof key);
-        if (write(fd, key, sizeof key) != (ssize_t)sizeof key || fsync(fd) != 0) {
-            close(fd);
-            unlink(path);
-            goto sys_fail;
-        }
-        close(fd);
-        identity_set_key(key);
-        sodium_memzero(key, sizeof key);
-        return 0;
-    }
     if (fd < 0)
         goto sys_fail;
     struct stat st;
@@ -108,8 +95,21 @@ int identity_init(const char *data_dir, char *err, size_t errlen)
         snprintf(err, errlen, "data directory path too long");
         return -1;
     }
-    if (s_key_file(path, err, errlen) != 0)
+    if (datakey_init(data_dir, true, err, errlen) != 0)
         return -1;
+    /* A store made before the data key has its index hashed with
+     * identity.key: keep using it, or every known person would be
+     * forgotten.  New stores have none and hash with the data key's index
+     * subkey (datakey.h). */
+    if (access(path, F_OK) == 0) {
+        if (s_key_file(path, err, errlen) != 0)
+            return -1;
+    } else {
+        unsigned char key[DATAKEY_LEN];
+        datakey_index_key(key);
+        identity_set_key(key);
+        sodium_memzero(key, sizeof key);
+    }
     return identity_load_model(linkage_model_default_text, err, errlen);
 }
 
@@ -123,6 +123,7 @@ void identity_shutdown(void)
     linkage_model_free(&s_model);
     sodium_memzero(s_key, sizeof s_key);
     s_key_set = false;
+    datakey_shutdown();
 }
 
 /* ---- keys --------------------------------------------------------------- */
@@ -378,9 +379,19 @@ static int s_profile_get(store_txn_t *t, uint64_t id, linkage_profile_t *out)
 {
     unsigned char key[9] = {'p'};
     Relais__Store__MatchProfile *msg;
+    MDB_val v;
     store_u64_encode(id, key + 1);
-    int rc = store_get_msg(t, STORE_LINKAGE, key, sizeof key,
-                           &relais__store__match_profile__descriptor, (ProtobufCMessage **)&msg);
+    int rc = store_get(t, STORE_LINKAGE, key, sizeof key, &v);
+    if (rc != 0)
+        return rc;
+    /* Sealed (seal.h); a value that does not open is a profile written
+     * before the data key, in clear. */
+    rc = seal_open_msg(key, sizeof key, v.mv_data, v.mv_size,
+                       &relais__store__match_profile__descriptor, (ProtobufCMessage **)&msg);
+    if (rc == EBADMSG) {
+        msg = relais__store__match_profile__unpack(NULL, v.mv_size, v.mv_data);
+        rc = msg ? 0 : EBADMSG;
+    }
     if (rc != 0)
         return rc;
     linkage_profile_from_msg(msg, out);
@@ -593,7 +604,11 @@ int identity_index(store_txn_t *t, uint64_t person_id, const Relais__V1__Person 
     unsigned char pkey[9] = {'p'};
     memcpy(pkey + 1, id, 8);
     linkage_profile_to_msg(&prof, &hold, &msg);
-    if ((rc = store_put_msg(t, STORE_LINKAGE, pkey, sizeof pkey, &msg.base)) != 0)
+    ProtobufCBinaryData sealed = {0, NULL};
+    if ((rc = seal_msg(pkey, sizeof pkey, &msg.base, &sealed)) == 0)
+        rc = store_put(t, STORE_LINKAGE, pkey, sizeof pkey, sealed.data, sealed.len, 0);
+    free(sealed.data);
+    if (rc != 0)
         return rc;
 
     /* Term frequencies: the surname as written, each given name. */
@@ -606,6 +621,26 @@ int identity_index(store_txn_t *t, uint64_t person_id, const Relais__V1__Person 
             return rc;
     }
     return s_u64_add(t, "npersons", 8);
+}
+
+int identity_forget(store_txn_t *t, uint64_t person_id)
+{
+    linkage_profile_t prof;
+    s_keys_t ks = {.n = 0};
+    unsigned char id[8], pkey[9] = {'p'};
+    store_u64_encode(person_id, id);
+    memcpy(pkey + 1, id, 8);
+    int rc = s_profile_get(t, person_id, &prof);
+    if (rc == MDB_NOTFOUND)
+        return 0; /* forgotten already */
+    if (rc != 0)
+        return rc;
+    s_keys(&prof, false, &ks);
+    for (size_t i = 0; i < ks.n; i++)
+        if ((rc = store_del(t, STORE_IDENTITY, ks.k[i], KEY_LEN, id, 8)) != 0 &&
+            rc != MDB_NOTFOUND)
+            return rc;
+    return store_del(t, STORE_LINKAGE, pkey, sizeof pkey, NULL, 0);
 }
 
 /* ---- explanation record ------------------------------------------------- */

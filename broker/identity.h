@@ -59,11 +59,12 @@
  *     phone or e-mail must not turn siblings into one person.  Phone and
  *     e-mail are evidence with a weight, never a key that decides.
  *
- *  Keys: the hash key is the file `identity.key` (32 random bytes, mode
- *  0600) in the data directory, created on first use by identity_init.
- *  The security work will hand its data key to identity_set_key instead:
- *  the same code path, a different key source.  Changing the key makes
- *  the existing index unreadable (it must then be rebuilt).
+ *  Keys: the hash key is the data key's index subkey (datakey.h:
+ *  DATA_DIR/data.key, created by identity_init on first start), or, for a
+ *  store made before the data key, its `identity.key` (32 random bytes,
+ *  mode 0600), kept as long as it exists.  Changing the key makes the
+ *  existing index unreadable (it must then be rebuilt).  identity_init
+ *  also sets the sealing key (seal.h): profiles are stored sealed.
  *
  *  Also in `linkage` (store.h lists the database):
  *    'f' + hash('s' or 'g', name)  -> u64 persons carrying that name
@@ -108,10 +109,16 @@ typedef struct {
     unsigned candidates; /* how many were scored */
 } identity_result_t;
 
-/* Reads DATA_DIR/identity.key, creating it (mode 0600, 32 random bytes)
- * when missing, and loads the built-in model.  Returns 0, or -1 with the
+/* Reads DATA_DIR/data.key, creating it when missing (datakey_init: the
+ * sealing and index keys), or DATA_DIR/identity.key when a store made
+ * before the data key has one, and loads the built-in model.  Returns 0, or -1 with the
  * reason in ERR. */
 int identity_init(const char *data_dir, char *err, size_t errlen);
+/* Forgets PERSON_ID: its identity index entries and its profile are
+ * deleted (erasure.h), so identity_match finds it no more.  The name
+ * counts ('f', keyed hashes, no name) are left as they are.  0 when the
+ * profile is gone already. */
+int identity_forget(store_txn_t *t, uint64_t person_id);
 /* Uses KEY for every hash from now on (the security issue's data key). */
 void identity_set_key(const unsigned char key[LINKAGE_KEY_LEN]);
 /* Replaces the model with JSON_TEXT (tests, benchmarks, a future

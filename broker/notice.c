@@ -18,6 +18,7 @@
 
 #include "clock.h"
 #include "date.h"
+#include "persons.h"
 #include "relais_store.pb-c.h"
 #include "store.h"
 #include "vocab.h"
@@ -274,10 +275,7 @@ static int s_case_notice(store_txn_t *t, const config_t *cfg, const case_rec_t *
     rc = s_referral_load(t, first->partner, first->partner_ref, &r);
     if (rc != 0 && rc != MDB_NOTFOUND)
         goto store_error;
-    unsigned char pkey[8];
-    store_u64_encode(c->person_id, pkey);
-    rc = store_get_msg(t, STORE_PERSONS, pkey, 8, &relais__store__person_record__descriptor,
-                       (ProtobufCMessage **)&p);
+    rc = persons_get(t, c->person_id, &p);
     if (rc != 0 && rc != MDB_NOTFOUND)
         goto store_error;
     /* Named only from the person record, which exists for every case. */

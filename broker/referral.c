@@ -8,6 +8,7 @@
 #include "identity.h"
 #include "log.h"
 #include "normalize.h"
+#include "persons.h"
 #include "validate.h"
 
 #include <errno.h>
@@ -66,39 +67,42 @@ static int s_record(store_txn_t *t, const char *key, size_t klen, const char *pa
         rec.n_needs = r->n_needs;
         rec.needs = r->needs;
         rec.resources_eur_month = r->resources_eur_month;
-        rec.notes = r->notes;
-        rec.referrer_name = r->referrer_name;
-        rec.referrer_email = r->referrer_email;
+        /* Sealed (persons.h): notes and referrer are personal data. */
+        int rc = persons_seal_details(key, klen, r->notes, r->referrer_name,
+                                      r->referrer_email, &rec.sealed_details);
+        if (rc != 0)
+            return rc;
         /* Merged: the person record holds the first referral's data, so
-         * this one's is kept here, for a review UNLINK (review.h). */
-        if (out->ack.status == RELAIS__V1__ACK_STATUS__ACK_MERGED)
-            rec.person = r->person;
+         * this one's is kept here, sealed, for a review UNLINK (review.h). */
+        if (out->ack.status == RELAIS__V1__ACK_STATUS__ACK_MERGED &&
+            (rc = persons_seal_merged(key, klen, r->person, &rec.sealed_person)) != 0) {
+            free(rec.sealed_details.data);
+            return rc;
+        }
     }
-    return store_put_msg(t, STORE_REFERRALS, key, klen, &rec.base);
+    int rc = store_put_msg(t, STORE_REFERRALS, key, klen, &rec.base);
+    free(rec.sealed_details.data);
+    free(rec.sealed_person.data);
+    return rc;
 }
 
 /* A new person record (identity data lives only here). */
 static int s_person_create(store_txn_t *t, const Relais__V1__Referral *r, uint64_t *id)
 {
-    unsigned char key[8];
     int rc = store_counter_next(t, "next:person", id);
     if (rc != 0)
         return rc;
     Relais__Store__PersonRecord rec = RELAIS__STORE__PERSON_RECORD__INIT;
     rec.id = *id;
     rec.person = r->person;
-    store_u64_encode(*id, key);
-    return store_put_msg(t, STORE_PERSONS, key, 8, &rec.base);
+    return persons_put(t, &rec); /* sealed */
 }
 
 /* The open case of a known person, "" when none. */
 static int s_open_case(store_txn_t *t, uint64_t person_id, char out[CASES_ID_MAX])
 {
-    unsigned char key[8];
     Relais__Store__PersonRecord *rec;
-    store_u64_encode(person_id, key);
-    int rc = store_get_msg(t, STORE_PERSONS, key, 8, &relais__store__person_record__descriptor,
-                           (ProtobufCMessage **)&rec);
+    int rc = persons_get(t, person_id, &rec);
     if (rc != 0)
         return rc;
     snprintf(out, CASES_ID_MAX, "%s", rec->open_case_id);

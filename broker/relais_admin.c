@@ -17,6 +17,7 @@
 #include "staff_client.h"
 #include "audit.h"
 #include "config.h"
+#include "datakey.h"
 #include "notice.h"
 #include "payments.h"
 #include "report.h"
@@ -94,6 +95,10 @@ static void s_usage(FILE *out)
             "                  the same young person: the held referral joins that case\n"
             "  review separate CASE\n"
             "                  different young people: the held case is routed as new\n"
+            "  erase --case ID --reason TEXT\n"
+            "                  erase the personal data of that case's young person on\n"
+            "                  request (GDPR art. 17): every case of theirs must be closed;\n"
+            "                  statistics and the audit record stay, referrers are told\n"
             "  unlink CASE --referral PARTNER:REF\n"
             "                  repair a wrong link: the referral leaves CASE and becomes a\n"
             "                  case of its own\n"
@@ -146,6 +151,7 @@ typedef struct {
     const char *from, *to, *format;     /* report */
     const char *since;                  /* audit (and --case) */
     const char *person;                 /* access-report */
+    const char *reason;                 /* erase */
 } s_opts_t;
 
 /* Refuses an option given to a command it does not belong to. */
@@ -165,11 +171,12 @@ static int s_check_opts(const char *command, const s_opts_t *o)
         {"report", "--format", offsetof(s_opts_t, format)},
         {"audit", "--since", offsetof(s_opts_t, since)},
         {"access-report", "--person", offsetof(s_opts_t, person)},
+        {"erase", "--reason", offsetof(s_opts_t, reason)},
     };
     for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) {
         const char *v = *(const char *const *)((const char *)o + owned[i].offset);
         bool audit_case = owned[i].offset == offsetof(s_opts_t, case_id) &&
-                          strcmp(command, "audit") == 0;
+                          (strcmp(command, "audit") == 0 || strcmp(command, "erase") == 0);
         bool unlink_ref = owned[i].offset == offsetof(s_opts_t, referral) &&
                           strcmp(command, "unlink") == 0;
         /* --to: report's last day, or review link's existing case. */
@@ -216,6 +223,7 @@ int main(int argc, char **argv)
         {"to", required_argument, NULL, 'T'},
         {"format", required_argument, NULL, 'F'},
         {"since", required_argument, NULL, 'S'},
+        {"reason", required_argument, NULL, 'R'},
         {"broker", required_argument, NULL, CLI_OPT_BROKER},
         {"as", required_argument, NULL, CLI_OPT_AS},
         {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},
@@ -270,6 +278,9 @@ int main(int argc, char **argv)
         case 'S':
             o.since = optarg;
             break;
+        case 'R':
+            o.reason = optarg;
+            break;
         case CLI_OPT_BROKER:
         case CLI_OPT_AS:
         case CLI_OPT_TIMEOUT:
@@ -305,6 +316,18 @@ int main(int argc, char **argv)
         if (n_args != 1)
             return s_usage_error("%s", "explain takes one argument: the case id");
         return staff_explain(data_dir, argv[optind], stdout, json);
+    }
+    if (strcmp(command, "erase") == 0) {
+        if (n_args != 0 || !o.case_id || !o.reason)
+            return s_usage_error("%s", "erase needs --case ID and --reason TEXT");
+        if (!staff.as)
+            return s_usage_error("%s", "a staff identity is needed: --as STAFF_ID (or RELAIS_STAFF)");
+        relais_client_t *client = cli_connect(&staff);
+        if (!client)
+            return S_EXIT_FAIL;
+        int status = staff_erase(client, o.case_id, o.reason, stdout, json);
+        relais_client_destroy(&client);
+        return status;
     }
     if (strcmp(command, "review") == 0 || strcmp(command, "unlink") == 0) {
         const char *what = strcmp(command, "unlink") == 0 ? "unlink"
@@ -410,6 +433,14 @@ int main(int argc, char **argv)
                                 : config_load_default(err, sizeof err);
     if (!cfg) {
         fprintf(stderr, "relais-admin: bad configuration: %s\n", err);
+        return S_EXIT_FAIL;
+    }
+    /* notice (the young person's name) and report (quartiers) open sealed
+     * person data: they need the data key, never created here. */
+    if ((strcmp(command, "notice") == 0 || strcmp(command, "report") == 0) &&
+        datakey_init(data_dir, false, err, sizeof err) != 0) {
+        fprintf(stderr, "relais-admin: cannot read the data key: %s\n", err);
+        config_free(&cfg);
         return S_EXIT_FAIL;
     }
     size_t problems = 0;

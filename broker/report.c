@@ -59,6 +59,7 @@
 #include "allowance.h"
 #include "clock.h"
 #include "normalize.h"
+#include "persons.h"
 #include "relais_store.pb-c.h"
 #include "report_html.h"
 #include "store.h"
@@ -289,11 +290,8 @@ static int s_quartiers_init(s_ctx_t *x)
 /* The quartier of case SC's person; nothing else of the person is used. */
 static int s_case_quartier(s_ctx_t *x, s_case_t *sc)
 {
-    unsigned char key[8];
     Relais__Store__PersonRecord *p = NULL;
-    store_u64_encode(sc->rec->person_id, key);
-    int rc = store_get_msg(x->t, STORE_PERSONS, key, 8, &relais__store__person_record__descriptor,
-                           (ProtobufCMessage **)&p);
+    int rc = persons_get(x->t, sc->rec->person_id, &p);
     if (rc == MDB_NOTFOUND)
         return 0; /* erased, or a damaged store: "other" */
     if (rc != 0)

@@ -8,6 +8,8 @@
  */
 #include "review.h"
 
+#include "persons.h"
+
 #include "identity.h"
 #include "record.h"
 #include "relais_store.pb-c.h"
@@ -35,10 +37,7 @@ static int s_case_load(store_txn_t *t, const char *case_id, case_rec_t **out)
 
 static int s_person_load(store_txn_t *t, uint64_t id, person_rec_t **out)
 {
-    unsigned char key[8];
-    store_u64_encode(id, key);
-    return store_get_msg(t, STORE_PERSONS, key, 8, &relais__store__person_record__descriptor,
-                         (ProtobufCMessage **)out);
+    return persons_get(t, id, out); /* opened from its sealed form */
 }
 
 static int s_referral_load(store_txn_t *t, const char *partner, const char *partner_ref,
@@ -48,30 +47,49 @@ static int s_referral_load(store_txn_t *t, const char *partner, const char *part
     size_t klen = store_key2(key, sizeof key, partner, partner_ref);
     if (!klen)
         return MDB_NOTFOUND;
-    return store_get_msg(t, STORE_REFERRALS, key, klen,
-                         &relais__store__referral_record__descriptor, (ProtobufCMessage **)out);
+    int rc = store_get_msg(t, STORE_REFERRALS, key, klen,
+                           &relais__store__referral_record__descriptor, (ProtobufCMessage **)out);
+    /* A merged referral's own person data, opened in memory only. */
+    if (rc == 0 && (rc = persons_open_merged(key, klen, *out, &(*out)->person)) != 0) {
+        relais__store__referral_record__free_unpacked(*out, NULL);
+        *out = NULL;
+    }
+    return rc;
 }
 
-static int s_referral_save(store_txn_t *t, const referral_rec_t *r)
+/* Writes R with its person sealed (never in clear): R->person is sealed
+ * into sealed_person and left out of what is stored. */
+static int s_referral_save(store_txn_t *t, referral_rec_t *r)
 {
     char key[256];
     size_t klen = store_key2(key, sizeof key, r->partner, r->partner_ref);
-    return klen ? store_put_msg(t, STORE_REFERRALS, key, klen, &r->base) : EINVAL;
+    if (!klen)
+        return EINVAL;
+    Relais__V1__Person *person = r->person;
+    ProtobufCBinaryData old = r->sealed_person, sealed = {0, NULL};
+    int rc = person ? persons_seal_merged(key, klen, person, &sealed) : 0;
+    if (rc != 0)
+        return rc;
+    r->person = NULL;
+    r->sealed_person = sealed;
+    rc = store_put_msg(t, STORE_REFERRALS, key, klen, &r->base);
+    r->person = person;
+    r->sealed_person = old;
+    free(sealed.data);
+    return rc;
 }
 
 /* A new, unindexed person record holding P (referral.c does the same for
  * a new referral). */
 static int s_person_create(store_txn_t *t, Relais__V1__Person *p, uint64_t *id)
 {
-    unsigned char key[8];
     int rc = store_counter_next(t, "next:person", id);
     if (rc != 0)
         return rc;
     Relais__Store__PersonRecord rec = RELAIS__STORE__PERSON_RECORD__INIT;
     rec.id = *id;
     rec.person = p;
-    store_u64_encode(*id, key);
-    return store_put_msg(t, STORE_PERSONS, key, 8, &rec.base);
+    return persons_put(t, &rec); /* sealed */
 }
 
 /* The referral's benefits and needs, as cases_open / cases_attach read

@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "cases.h"
 #include "clock.h"
+#include "erasure.h"
 #include "feed.h"
 #include "log.h"
 #include "normalize.h"
@@ -296,10 +297,12 @@ static int s_staff(service_t *self, store_txn_t *t, const s_audit_t *a,
 int service_housekeeping(service_t *self, store_t *store)
 {
     store_txn_t t;
-    size_t reminded = 0, rerouted = 0;
+    size_t reminded = 0, rerouted = 0, erased = 0;
     int rc = store_begin(store, true, NULL, &t);
     if (rc == 0) {
         rc = cases_escalate(self->cases, &t, clock_now(), &reminded, &rerouted);
+        if (rc == 0)
+            rc = erasure_purge(self->cfg, &t, clock_now(), &erased);
         if (rc == 0)
             rc = store_commit(&t);
         else
@@ -310,6 +313,10 @@ int service_housekeeping(service_t *self, store_t *store)
     else if (reminded || rerouted)
         log_info("housekeeping: %zu reminder(s), %zu re-routing(s) for no answer", reminded,
                  rerouted);
+    if (rc == 0 && erased)
+        log_info("housekeeping: retention: personal data of %zu person(s) erased (cases ended "
+                 "more than %u months ago)",
+                 erased, self->cfg->retention_months);
     return rc;
 }
 

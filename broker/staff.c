@@ -1,6 +1,10 @@
 /*  staff — dispatch of the programme team's requests.  See staff.h. */
 #include "staff.h"
 
+#include "normalize.h"
+
+#include "erasure.h"
+
 #include "log.h"
 #include "vocab.h"
 
@@ -105,9 +109,23 @@ int staff_handle(cases_t *cases, store_txn_t *t, const audit_entry_t *audit, int
         return s_review_list(t, audit, at, req->review_list, out);
     case RELAIS__V1__STAFF_REQUEST__OP_REVIEW_DECISION:
         return s_review_decision(cases, t, audit, at, req->review_decision, out);
-    case RELAIS__V1__STAFF_REQUEST__OP_ERASE:
-        s_fail(out, "not_implemented", "Erasure is not implemented by this broker yet.");
-        return s_audit(t, audit, at, "erase", "", "", "refused", "not_implemented");
+    case RELAIS__V1__STAFF_REQUEST__OP_ERASE: {
+        /* GDPR art. 17: erasure_erase wipes the person's data, tells the
+         * referrers with a neutral event and writes its own audit record
+         * (with the reason).  It takes no configuration (NULL). */
+        const char *reason = req->erase->reason;
+        if (!normalize_utf8_ok(reason, strlen(reason)) || strlen(reason) > 500) {
+            s_fail(out, "bad_request", "The reason must be UTF-8 text of at most 500 bytes.");
+            return s_audit(t, audit, at, "erase", req->erase->case_id, "", "refused",
+                           "bad_request");
+        }
+        out->erased = true;
+        int rc = erasure_erase(NULL, t, req->erase->case_id, reason, audit->identity,
+                               &out->result);
+        log_info("erase by=%s case=%.16s ok=%d", audit->identity, req->erase->case_id,
+                 out->result.ok);
+        return rc;
+    }
     default:
         s_fail(out, "bad_request", "StaffRequest names no operation.");
         return s_audit(t, audit, at, "staff", "", "", "refused", "bad_request");
@@ -116,5 +134,7 @@ int staff_handle(cases_t *cases, store_txn_t *t, const audit_entry_t *audit, int
 
 void staff_reply_clear(staff_reply_t *out)
 {
+    if (out->erased)
+        erasure_result_clear(&out->result);
     review_list_clear(&out->result);
 }

@@ -21,11 +21,14 @@
 #include "review.h"
 #include "store.h"
 
+#include <stdbool.h>
+
 /* The reply and what backs it; staff_reply_clear frees it. */
 typedef struct {
     Relais__V1__StaffResult result;
     Relais__V1__Reason error;
     review_verdict_t verdict;
+    bool erased; /* result filled by erasure_erase (its error is malloc'd) */
 } staff_reply_t;
 
 /* Handles REQ for the staff member AUDIT describes (its identity, key,

@@ -334,3 +334,44 @@ Test(review, relais_admin_review_commands_and_explain)
     relais_client_destroy(&ml);
     relais_client_destroy(&rect);
 }
+
+Test(review, erasure_on_request_through_the_broker)
+{
+    harness_start(&B, NULL);
+    relais_client_t *ml = harness_partner(&B, "mission-locale");
+    char *c1 = s_submit(ml, "ER-1", "Effacée", "Sofia", "2004-02-02", "",
+                        RELAIS__V1__ACK_STATUS__ACK_ACCEPTED);
+    char *out, args[256];
+    /* An open case: refused (close it first), exit status 3. */
+    snprintf(args, sizeof args, "erase --case %s --reason 'Demande de la personne'", c1);
+    cr_assert_eq(s_admin(args, &out), 3, "%s", out);
+    cr_assert(strstr(out, "case_open"), "%s", out);
+    free(out);
+    relais_client_t *co = harness_coordinator(&B, "asq-centre");
+    Relais__V1__Envelope *e;
+    cr_assert(harness_act(co, c1, RELAIS__V1__ACTION_KIND__ACTION_ACCEPT, 0, 0, NULL, &e)->ok);
+    ENV_FREE(e);
+    cr_assert(harness_act(co, c1, RELAIS__V1__ACTION_KIND__ACTION_CLOSE, 0,
+                          RELAIS__V1__OUTCOME__OUTCOME_MOVED_AWAY, NULL, &e)->ok);
+    ENV_FREE(e);
+    cr_assert_eq(s_admin(args, &out), 0, "%s", out);
+    free(out);
+    /* The referrer is told, neutrally; the coordinator no longer sees a
+     * name; the same young person referred again is a new case. */
+    size_t n = s_count_events(ml);
+    cr_assert_eq(relais_client_fetch_events(ml, n - 1, 0, &e), RELAIS_OK);
+    cr_assert(strstr(e->events->events[0]->detail, "effac"), "%s", e->events->events[0]->detail);
+    ENV_FREE(e);
+    char *c2 = s_submit(ml, "ER-2", "Effacée", "Sofia", "2004-02-02", "",
+                        RELAIS__V1__ACK_STATUS__ACK_ACCEPTED);
+    cr_assert_str_neq(c2, c1);
+    snprintf(args, sizeof args, "audit --case %s", c1);
+    harness_stop(&B);
+    cr_assert_eq(s_admin(args, &out), 0, "%s", out);
+    cr_assert(strstr(out, "erase"), "%s", out);
+    free(out);
+    free(c1);
+    free(c2);
+    relais_client_destroy(&co);
+    relais_client_destroy(&ml);
+}

@@ -2,6 +2,7 @@
  *  the matcher's verdicts on a real LMDB store: the merge, the twins, the
  *  siblings sharing a family phone, the swapped first and last names, two
  *  look-alike known persons, the key file. */
+#include "datakey.h"
 #include "identity.h"
 #include "linkage.h"
 #include "normalize.h"
@@ -270,7 +271,7 @@ Test(matcher, key_file_is_private_and_reused)
 {
     char path[128], err[256];
     struct stat st;
-    snprintf(path, sizeof path, "%s/%s", s_dir, IDENTITY_KEY_FILE);
+    snprintf(path, sizeof path, "%s/%s", s_dir, DATAKEY_FILE);
     cr_assert_eq(stat(path, &st), 0);
     cr_expect_eq(st.st_mode & 0777, 0600);
     cr_expect_eq(st.st_size, LINKAGE_KEY_LEN);
