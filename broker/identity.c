@@ -38,10 +38,46 @@ static unsigned long s_capped[256]; /* capped blocks seen, per key kind */
 
 /* ---- start-up: the key file and the model ------------------------------ */
 
+/* The last profile built, and the person it was built from (packed): a
+ * referral is matched and then, if new, indexed, and both need the same
+ * profile; building it (normalisation, phonetic codes, keyed hashes) is
+ * the matcher's largest cost.  Compared by content, never by pointer. */
+static struct {
+    bool valid;
+    size_t len;
+    uint8_t packed[4096];
+    linkage_profile_t prof;
+} s_memo;
+
 void identity_set_key(const unsigned char key[LINKAGE_KEY_LEN])
 {
     memcpy(s_key, key, LINKAGE_KEY_LEN);
     s_key_set = true;
+    s_memo.valid = false; /* hashes depend on the key */
+}
+
+/* linkage_profile_build, remembering the last result. */
+static int s_profile_build(const Relais__V1__Person *p, linkage_profile_t *out)
+{
+    size_t len = relais__v1__person__get_packed_size(p);
+    if (len <= sizeof s_memo.packed) {
+        uint8_t packed[sizeof s_memo.packed];
+        relais__v1__person__pack(p, packed);
+        if (s_memo.valid && s_memo.len == len && memcmp(packed, s_memo.packed, len) == 0) {
+            *out = s_memo.prof;
+            return 0;
+        }
+        s_memo.valid = false;
+        int rc = linkage_profile_build(p, s_key, out);
+        if (rc == 0) {
+            memcpy(s_memo.packed, packed, len);
+            s_memo.len = len;
+            s_memo.prof = *out;
+            s_memo.valid = true;
+        }
+        return rc;
+    }
+    return linkage_profile_build(p, s_key, out);
 }
 
 /* Reads PATH's 32 bytes (a store made before the data key, datakey.h). */
@@ -446,7 +482,7 @@ int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_
         out->evidence[f].level = LINKAGE_MISSING;
     if (!s_key_set || !s_model)
         return EINVAL;
-    if (linkage_profile_build(p, s_key, &q) != 0)
+    if (s_profile_build(p, &q) != 0)
         return ENOMEM;
     s_keys(&q, true, &ks);
     uint64_t persons = 0;
@@ -590,7 +626,7 @@ int identity_index(store_txn_t *t, uint64_t person_id, const Relais__V1__Person 
     int rc;
     if (!s_key_set)
         return EINVAL;
-    if (linkage_profile_build(p, s_key, &prof) != 0)
+    if (s_profile_build(p, &prof) != 0)
         return ENOMEM;
     store_u64_encode(person_id, id);
     s_keys(&prof, false, &ks);
