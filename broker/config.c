@@ -521,7 +521,8 @@ static int s_load_broker(const s_loader_t *ld, config_t *self, const config_sett
 {
     static const char *const keys[] = {"partner_endpoint", "coordinator_endpoint",
                                        "max_message_bytes", "map_size_mib", "map_max_mib",
-                                       "secret_key_file", "authorized_keys_file", NULL};
+                                       "secret_key_file", "authorized_keys_file",
+                                       "data_key_file", NULL};
     const char *where = "broker";
     config_setting_t *group;
     uint64_t max_bytes = S_DEFAULT_MAX_MESSAGE_BYTES, map_mib = S_DEFAULT_MAP_SIZE_MIB;
@@ -532,8 +533,9 @@ static int s_load_broker(const s_loader_t *ld, config_t *self, const config_sett
     self->coordinator_endpoint = s_strdup(S_DEFAULT_COORDINATOR_ENDPOINT);
     self->secret_key_file = s_strdup("");
     self->authorized_keys_file = s_strdup("");
+    self->data_key_file = s_strdup("");
     if (!self->partner_endpoint || !self->coordinator_endpoint || !self->secret_key_file ||
-        !self->authorized_keys_file) {
+        !self->authorized_keys_file || !self->data_key_file) {
         s_fail(ld, NULL, "out of memory");
         return -1;
     }
@@ -550,6 +552,8 @@ static int s_load_broker(const s_loader_t *ld, config_t *self, const config_sett
                      NULL) < 0 ||
             s_string(ld, group, where, "authorized_keys_file", false, true,
                      &self->authorized_keys_file, NULL) < 0 ||
+            s_string(ld, group, where, "data_key_file", false, true, &self->data_key_file,
+                     NULL) < 0 ||
             s_uint(ld, group, where, "max_message_bytes", false, 1, SIZE_MAX, &max_bytes, NULL) <
                 0 ||
             s_uint(ld, group, where, "map_size_mib", false, 1, SIZE_MAX / (1024 * 1024), &map_mib,
@@ -790,6 +794,7 @@ void config_free(config_t **self_p)
     free(self->coordinator_endpoint);
     free(self->secret_key_file);
     free(self->authorized_keys_file);
+    free(self->data_key_file);
     free(self);
     *self_p = NULL;
 }

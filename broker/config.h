@@ -101,6 +101,7 @@ typedef struct {
     size_t map_size_mib; /* initial LMDB map size */
     size_t map_max_mib;  /* the map doubles when full, up to this ceiling */
     char *secret_key_file;      /* "" when not set */
+    char *data_key_file;        /* "": DATA_DIR/data.key (datakey.h) */
     char *authorized_keys_file; /* "" when not set */
     /* who */
     config_partner_t *partners;

@@ -61,6 +61,13 @@ static int s_read_or_create(const char *path, bool create, unsigned char key[DAT
     return 0;
 }
 
+static const char *s_path_override = NULL;
+
+void datakey_set_path(const char *path)
+{
+    s_path_override = path && *path ? path : NULL;
+}
+
 int datakey_init(const char *data_dir, bool create, char *err, size_t errlen)
 {
     char path[4096];
@@ -69,7 +76,9 @@ int datakey_init(const char *data_dir, bool create, char *err, size_t errlen)
         snprintf(err, errlen, "libsodium cannot initialise");
         return -1;
     }
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", data_dir, DATAKEY_FILE) >= sizeof path) {
+    int n = s_path_override ? snprintf(path, sizeof path, "%s", s_path_override)
+                            : snprintf(path, sizeof path, "%s/%s", data_dir, DATAKEY_FILE);
+    if (n < 0 || (size_t)n >= sizeof path) {
         snprintf(err, errlen, "data directory path too long");
         return -1;
     }

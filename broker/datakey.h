@@ -26,6 +26,10 @@
 #define DATAKEY_FILE "data.key"
 #define DATAKEY_LEN 32
 
+/* Where the data key lives when not in the data directory (the broker's
+ * broker.data_key_file setting): keeping it apart means a copy of the
+ * data directory alone opens nothing.  NULL or "": DATA_DIR/data.key. */
+void datakey_set_path(const char *path);
 /* Reads DATA_DIR/data.key (creating it when CREATE and missing), derives
  * the subkeys and hands the sealing key to seal.h.  Without CREATE a
  * missing file is an error (the read-only tools). */

@@ -14,6 +14,7 @@
  */
 #include "auth.h"
 #include "config.h"
+#include "datakey.h"
 #include "identity.h"
 #include "keyfile.h"
 #include "log.h"
@@ -187,7 +188,7 @@ int main(int argc, char **argv)
     /* identity_init after store_open: the store creates the data
      * directory that holds identity.key. */
     if (!(store = store_open(data_dir, cfg->map_size_mib << 20, false, err, sizeof err)) ||
-        identity_init(data_dir, err, sizeof err) != 0 ||
+        (datakey_set_path(cfg->data_key_file), identity_init(data_dir, err, sizeof err) != 0) ||
         !(service = service_new(cfg, err, sizeof err)) ||
         !(server = server_new(cfg, store, service, auth, auth ? broker_key.secret_z85 : NULL,
                               partner_ep, coordinator_ep, err, sizeof err))) {

@@ -437,6 +437,7 @@ int main(int argc, char **argv)
     }
     /* notice (the young person's name) and report (quartiers) open sealed
      * person data: they need the data key, never created here. */
+    datakey_set_path(cfg->data_key_file); /* the broker's configuration says where */
     if ((strcmp(command, "notice") == 0 || strcmp(command, "report") == 0) &&
         datakey_init(data_dir, false, err, sizeof err) != 0) {
         fprintf(stderr, "relais-admin: cannot read the data key: %s\n", err);

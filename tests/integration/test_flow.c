@@ -6,6 +6,8 @@
 #include "harness.h"
 
 #include <criterion/criterion.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -489,4 +491,32 @@ Test(flow, full_map_grows_then_answers_unavailable_keeps_state_and_recovers)
     relais_client_destroy(&ml);
     harness_stop(&B);
     free(small);
+}
+
+Test(flow, the_data_key_can_live_outside_the_data_directory)
+{
+    char keydir[] = "/tmp/relais-key-XXXXXX";
+    cr_assert(mkdtemp(keydir));
+    char line[400], path[300];
+    snprintf(path, sizeof path, "%s/data.key", keydir);
+    snprintf(line, sizeof line, "data_key_file = \"%s\";", path);
+    char *cfg = harness_config_with("# data_key_file = \"/etc/relais/data.key\";", line);
+    harness_start(&B, cfg);
+    free(cfg);
+    relais_client_t *ml = harness_partner(&B, "mission-locale");
+    harness_ref_t h;
+    Relais__V1__Envelope *e;
+    harness_ref(&h, "KEY-1", "Clef", "Ailleurs", "2004-05-05", "Centre");
+    cr_assert_eq(harness_submit(ml, &h, &e)->status, RELAIS__V1__ACK_STATUS__ACK_ACCEPTED);
+    relais__v1__envelope__free_unpacked(e, NULL);
+    relais_client_destroy(&ml);
+    harness_stop(&B);
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0, "no data key at %s", path);
+    cr_assert_eq(st.st_mode & 0777, 0600);
+    char in_data[400];
+    snprintf(in_data, sizeof in_data, "%s/data.key", B.data);
+    cr_assert_neq(stat(in_data, &st), 0, "a data key was written in the data directory");
+    unlink(path);
+    rmdir(keydir);
 }
