@@ -1053,3 +1053,58 @@ done:
     relais__store__case_record__free_unpacked(rec, NULL);
     return rc;
 }
+
+/* ---- erasure ---------------------------------------------------------- */
+
+int cases_end_for_erasure(cases_t *self, store_txn_t *t, const char *case_id)
+{
+    case_rec_t *rec;
+    int rc = s_case_load(t, case_id, &rec);
+    if (rc != 0)
+        return rc;
+    Relais__V1__CaseState was = rec->state;
+    char today[11];
+    date_format(date_from_unix(clock_now()), today);
+    if (s_in_accompaniment(was) || was == RELAIS__V1__CASE_STATE__CASE_ROUTED) {
+        /* As a close on the day of the request: a contract ends today,
+         * the rest of its commitment and any reserved place are freed. */
+        if (*rec->contract_on) {
+            date_t start, end, now_d;
+            date_parse_iso(rec->contract_on, &start);
+            date_parse_iso(rec->contract_end, &end);
+            date_parse_iso(today, &now_d);
+            if (date_compare(now_d, end) < 0 && date_compare(now_d, start) >= 0 &&
+                ((rc = record_set_str(&rec->contract_end, today)) != 0 ||
+                 (rc = s_commit_contract(t, rec, allowance_total(start, now_d,
+                                                                 self->cfg->allowance_eur))) != 0))
+                goto done;
+        }
+        if ((rc = s_leave_structure(t, rec)) != 0 || (rc = s_release(self, t, rec)) != 0)
+            goto done;
+        rec->state = RELAIS__V1__CASE_STATE__CASE_CLOSED;
+        rec->outcome = RELAIS__V1__OUTCOME__OUTCOME_OTHER;
+        if ((rc = record_set_str(&rec->closed_on, today)) != 0)
+            goto done;
+    } else if (was == RELAIS__V1__CASE_STATE__CASE_WAITLISTED) {
+        unsigned char key[8];
+        store_u64_encode(rec->waitlist_seq, key);
+        if ((rc = store_del(t, STORE_WAITLIST, key, 8, NULL, 0)) != 0 && rc != MDB_NOTFOUND)
+            goto done;
+        if ((rc = store_counter_add(t, "waitlist:len", -1, NULL)) != 0)
+            goto done;
+        rec->waitlist_seq = 0;
+        rec->state = RELAIS__V1__CASE_STATE__CASE_DECLINED;
+    } else if (was == RELAIS__V1__CASE_STATE__CASE_REVIEW) {
+        rec->state = RELAIS__V1__CASE_STATE__CASE_DECLINED;
+    } else {
+        goto done; /* closed or declined already */
+    }
+    rec->closed_at = clock_now();
+    if ((rc = s_person_link(t, rec->person_id, NULL)) != 0 || (rc = s_case_save(t, rec)) != 0 ||
+        (rc = s_emit(t, rec, NULL, "dossier clos : demande d'effacement des données")) != 0)
+        goto done;
+    rc = s_waitlist_drain(self, t);
+done:
+    relais__store__case_record__free_unpacked(rec, NULL);
+    return rc;
+}

@@ -111,4 +111,11 @@ void cases_clear(Relais__V1__Cases *out);
 int cases_escalate(cases_t *self, store_txn_t *t, int64_t now, size_t *reminded,
                    size_t *rerouted);
 
+/* Ends CASE_ID for an erasure on request (GDPR art. 17): an open case is
+ * closed today with outcome OTHER (its contract ends today, its place is
+ * freed), a waitlisted or held one leaves the waitlist / review as
+ * DECLINED; the referrers are told; freed budget routes the waitlist.
+ * A case already closed or declined is left as it is. */
+int cases_end_for_erasure(cases_t *self, store_txn_t *t, const char *case_id);
+
 #endif

@@ -1,6 +1,8 @@
 /*  staff — dispatch of the programme team's requests.  See staff.h. */
 #include "staff.h"
 
+#include "relais_store.pb-c.h"
+
 #include "normalize.h"
 
 #include "erasure.h"
@@ -98,6 +100,31 @@ static int s_review_decision(cases_t *cases, store_txn_t *t, const audit_entry_t
     return 0;
 }
 
+/* The open case of CASE_ID's young person (if any), ended for erasure. */
+static int s_end_open_case(cases_t *cases, store_txn_t *t, const char *case_id)
+{
+    Relais__Store__CaseRecord *c = NULL;
+    Relais__Store__PersonRecord *p = NULL;
+    int rc = store_get_msg(t, STORE_CASES, case_id, strlen(case_id),
+                           &relais__store__case_record__descriptor, (ProtobufCMessage **)&c);
+    if (rc == MDB_NOTFOUND)
+        return 0; /* erasure_erase answers not_found */
+    if (rc != 0)
+        return rc;
+    unsigned char k[8];
+    store_u64_encode(c->person_id, k);
+    rc = store_get_msg(t, STORE_PERSONS, k, 8, &relais__store__person_record__descriptor,
+                       (ProtobufCMessage **)&p);
+    if (rc == 0 && *p->open_case_id)
+        rc = cases_end_for_erasure(cases, t, p->open_case_id);
+    else if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (p)
+        relais__store__person_record__free_unpacked(p, NULL);
+    relais__store__case_record__free_unpacked(c, NULL);
+    return rc;
+}
+
 int staff_handle(cases_t *cases, store_txn_t *t, const audit_entry_t *audit, int64_t at,
                  const Relais__V1__StaffRequest *req, staff_reply_t *out)
 {
@@ -120,8 +147,12 @@ int staff_handle(cases_t *cases, store_txn_t *t, const audit_entry_t *audit, int
                            "bad_request");
         }
         out->erased = true;
-        int rc = erasure_erase(NULL, t, req->erase->case_id, reason, audit->identity,
-                               &out->result);
+        /* An open case of the young person is ended first, through the
+         * case module (budget, queues, events), then the data erased. */
+        int rc = s_end_open_case(cases, t, req->erase->case_id);
+        if (rc != 0)
+            return rc;
+        rc = erasure_erase(NULL, t, req->erase->case_id, reason, audit->identity, &out->result);
         log_info("erase by=%s case=%.16s ok=%d", audit->identity, req->erase->case_id,
                  out->result.ok);
         return rc;
