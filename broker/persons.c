@@ -103,3 +103,14 @@ int persons_open_merged(const void *key, size_t klen, const Relais__Store__Refer
     return seal_open_msg(key, klen, rec->sealed_person.data, rec->sealed_person.len,
                          &relais__v1__person__descriptor, (ProtobufCMessage **)out);
 }
+
+int persons_create(store_txn_t *t, const Relais__V1__Person *p, uint64_t *id)
+{
+    int rc = store_counter_next(t, "next:person", id);
+    if (rc != 0)
+        return rc;
+    Relais__Store__PersonRecord rec = RELAIS__STORE__PERSON_RECORD__INIT;
+    rec.id = *id;
+    rec.person = (Relais__V1__Person *)p;
+    return persons_put(t, &rec);
+}

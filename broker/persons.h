@@ -31,6 +31,9 @@ int persons_decode(const MDB_val *key, const MDB_val *val, Relais__Store__Person
  * a NULL person stores none (erased).  REC is not changed. */
 int persons_put(store_txn_t *t, const Relais__Store__PersonRecord *rec);
 
+/* A new person record (the next person id in *ID) holding P, sealed. */
+int persons_create(store_txn_t *t, const Relais__V1__Person *p, uint64_t *id);
+
 /* A referral's notes and referrer, sealed into OUT (data malloc'd) under
  * the referral's key KEY. */
 int persons_seal_details(const void *key, size_t klen, const char *notes,

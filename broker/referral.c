@@ -86,18 +86,6 @@ static int s_record(store_txn_t *t, const char *key, size_t klen, const char *pa
     return rc;
 }
 
-/* A new person record (identity data lives only here). */
-static int s_person_create(store_txn_t *t, const Relais__V1__Referral *r, uint64_t *id)
-{
-    int rc = store_counter_next(t, "next:person", id);
-    if (rc != 0)
-        return rc;
-    Relais__Store__PersonRecord rec = RELAIS__STORE__PERSON_RECORD__INIT;
-    rec.id = *id;
-    rec.person = r->person;
-    return persons_put(t, &rec); /* sealed */
-}
-
 /* The open case of a known person, "" when none. */
 static int s_open_case(store_txn_t *t, uint64_t person_id, char out[CASES_ID_MAX])
 {
@@ -195,7 +183,7 @@ int referral_handle(const config_t *cfg, cases_t *cases, store_txn_t *t, const c
      * it is. */
     uint64_t person_id = who.person_id;
     if (who.verdict != IDENTITY_SAME) {
-        if ((rc = s_person_create(t, r, &person_id)) != 0)
+        if ((rc = persons_create(t, r->person, &person_id)) != 0)
             return rc;
         if (who.verdict == IDENTITY_NEW && (rc = identity_index(t, person_id, r->person)) != 0)
             return rc;

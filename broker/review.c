@@ -79,19 +79,6 @@ static int s_referral_save(store_txn_t *t, referral_rec_t *r)
     return rc;
 }
 
-/* A new, unindexed person record holding P (referral.c does the same for
- * a new referral). */
-static int s_person_create(store_txn_t *t, Relais__V1__Person *p, uint64_t *id)
-{
-    int rc = store_counter_next(t, "next:person", id);
-    if (rc != 0)
-        return rc;
-    Relais__Store__PersonRecord rec = RELAIS__STORE__PERSON_RECORD__INIT;
-    rec.id = *id;
-    rec.person = p;
-    return persons_put(t, &rec); /* sealed */
-}
-
 /* The referral's benefits and needs, as cases_open / cases_attach read
  * them (they copy the lists, nothing else). */
 static void s_as_referral(const referral_rec_t *r, Relais__V1__Referral *out)
@@ -365,7 +352,7 @@ static int s_unlink(cases_t *cases, store_txn_t *t, case_rec_t *from,
     Relais__V1__Referral as;
     cases_placement_t placed;
     s_as_referral(r, &as);
-    if (rc != 0 || (rc = s_person_create(t, r->person, &person_id)) != 0 ||
+    if (rc != 0 || (rc = persons_create(t, r->person, &person_id)) != 0 ||
         (rc = identity_index(t, person_id, r->person)) != 0 ||
         (rc = cases_open(cases, t, person_id, r->partner, r->partner_ref, &as, NULL, &placed)) != 0)
         goto done;
