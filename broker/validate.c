@@ -177,8 +177,17 @@ static void s_person(s_ctx_t *ctx, const Relais__V1__Person *p, date_t today)
     static const s_field_t quartier = {"« quartier » (quartier)", VALIDATE_MAX_NAME};
     static const s_field_t ine = {"« INE » (ine)", VALIDATE_MAX_SHORT};
 
-    s_string(ctx, p->last_name, last_name, true);
-    s_string(ctx, p->first_names, first_names, true);
+    /* A name must hold at least one letter once folded (the matcher
+     * compares names, and "---" or "()" is none): the same folding the
+     * matcher uses decides. */
+    char names[NORMALIZE_VARIANTS_MAX][NORMALIZE_TOKEN_MAX];
+    if (s_string(ctx, p->last_name, last_name, true) &&
+        normalize_surname_variants(p->last_name, names, NORMALIZE_VARIANTS_MAX) == 0)
+        s_add(ctx, "bad_value", "Le champ %s doit contenir au moins une lettre.", last_name.label);
+    if (s_string(ctx, p->first_names, first_names, true) &&
+        normalize_given_tokens(p->first_names, names, NORMALIZE_VARIANTS_MAX) == 0)
+        s_add(ctx, "bad_value", "Le champ %s doit contenir au moins une lettre.",
+              first_names.label);
 
     if (s_string(ctx, p->birth_date, birth_date, true)) {
         date_t born;

@@ -360,6 +360,13 @@ static void s_structured(store_txn_t *batch, const uint8_t *data, size_t size)
             relais__store__case_record__free_unpacked(rec, NULL);
             cenv.sender = at;
             rep = s_send(batch, SERVICE_COORDINATOR, &cenv);
+            /* A case no longer at that structure (waitlisted or declined
+             * for good): the structure may not touch it, Error forbidden. */
+            if (rep->body_case == RELAIS__V1__ENVELOPE__BODY_ERROR &&
+                strcmp(rep->error->code, "forbidden") == 0) {
+                relais__v1__envelope__free_unpacked(rep, NULL);
+                continue;
+            }
             s_expect(rep, RELAIS__V1__ENVELOPE__BODY_ACTION_RESULT,
                      "CaseAction did not get an ActionResult");
             const Relais__V1__ActionResult *res = rep->action_result;

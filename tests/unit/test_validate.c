@@ -492,3 +492,23 @@ Test(validate, consent_not_checked_here)
     F.r.consent = 0;
     cr_assert(run());
 }
+
+Test(validate, names_without_a_letter_are_bad_values)
+{
+    /* Found by fuzzing: a surname of punctuation only passed validation and
+     * the matcher then failed on it ('unavailable'). */
+    F.p.last_name = "---";
+    F.p.first_names = "()";
+    cr_assert_not(run());
+    expect_codes(2, "bad_value", "bad_value");
+    expect_message_mentions(0, "last_name");
+    expect_message_mentions(1, "first_names");
+}
+
+Test(validate, non_latin_names_are_letters)
+{
+    F.p.last_name = "Иванова";
+    F.p.first_names = "Đặng Thị";
+    cr_assert(run());
+    expect_codes(0);
+}
