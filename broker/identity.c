@@ -304,8 +304,17 @@ static int s_candidates(store_txn_t *t, const s_keys_t *ks, s_cands_t *c)
         c->block = 0;
         c->overflow = false;
         c->limit = kind == 'D' ? IDENTITY_DATE_BLOCK_CAP : IDENTITY_BLOCK_CAP;
-        int rc = store_scan(t, STORE_IDENTITY, ks->k[i], KEY_LEN, NULL, 0, s_collect, c);
+        /* A block over its cap is skipped without reading it: its size
+         * costs one B-tree descent (mdb_cursor_count). */
+        size_t size;
+        int rc = store_dup_count(t, STORE_IDENTITY, ks->k[i], KEY_LEN, &size);
         if (rc != 0)
+            return rc;
+        if (size > c->limit)
+            c->overflow = true;
+        else if (size > 0 &&
+                 (rc = store_scan(t, STORE_IDENTITY, ks->k[i], KEY_LEN, NULL, 0, s_collect,
+                                  c)) != 0)
             return rc;
         if (!c->overflow && c->n - before > IDENTITY_SOLO_CAP)
             for (size_t j = before; j < c->n; j++)

@@ -338,3 +338,23 @@ int store_scan(store_txn_t *t, store_db_t db, const void *prefix, size_t plen,
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
+
+int store_dup_count(store_txn_t *t, store_db_t db, const void *key, size_t klen, size_t *out)
+{
+    MDB_cursor *cur;
+    *out = 0;
+    int rc = mdb_cursor_open(t->txn, t->store->dbi[db], &cur);
+    if (rc != 0)
+        return rc;
+    MDB_val k = {klen, (void *)key}, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
+    if (rc == 0) {
+        size_t n = 0;
+        rc = mdb_cursor_count(cur, &n);
+        *out = (size_t)n;
+    } else if (rc == MDB_NOTFOUND) {
+        rc = 0;
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}

@@ -134,6 +134,10 @@ typedef int (*store_scan_fn)(void *arg, const MDB_val *key, const MDB_val *val);
 int store_scan(store_txn_t *t, store_db_t db, const void *prefix, size_t plen,
                const void *start, size_t slen, store_scan_fn fn, void *arg);
 
+/* How many values KEY holds in DUPSORT database DB (0 when absent), in
+ * O(log n): to learn a block is large without reading it. */
+int store_dup_count(store_txn_t *t, store_db_t db, const void *key, size_t klen, size_t *out);
+
 /* Key helpers. */
 void store_u64_encode(uint64_t v, unsigned char out[8]);
 uint64_t store_u64_decode(const void *in);
