@@ -35,6 +35,7 @@ struct service_t {
     const auth_t *auth; /* NULL: --insecure-dev, Envelope.sender trusted */
     route_t *route;
     cases_t *cases;
+    int64_t last_purge; /* retention purge: at start, then daily (0: not yet) */
 };
 
 service_t *service_new(const config_t *cfg, char *err, size_t errlen)
@@ -300,13 +301,20 @@ int service_housekeeping(service_t *self, store_t *store)
     size_t reminded = 0, rerouted = 0, erased = 0;
     int rc = store_begin(store, true, NULL, &t);
     if (rc == 0) {
-        rc = cases_escalate(self->cases, &t, clock_now(), &reminded, &rerouted);
-        if (rc == 0)
-            rc = erasure_purge(self->cfg, &t, clock_now(), &erased);
+        int64_t now = clock_now();
+        /* Escalation counts in days from each routing: checked every run.
+         * The retention purge scans every case and counts in months: at
+         * start, then once a day. */
+        bool purge = !self->last_purge || now - self->last_purge >= 86400;
+        rc = cases_escalate(self->cases, &t, now, &reminded, &rerouted);
+        if (rc == 0 && purge)
+            rc = erasure_purge(self->cfg, &t, now, &erased);
         if (rc == 0)
             rc = store_commit(&t);
         else
             store_abort(&t);
+        if (rc == 0 && purge)
+            self->last_purge = now;
     }
     if (rc != 0)
         log_error("housekeeping failed: %s (will retry)", store_strerror(rc));

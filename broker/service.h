@@ -97,8 +97,10 @@ int service_handle_as(service_t *self, store_txn_t *batch, service_endpoint_t ep
                       bool isolated, uint8_t **reply, size_t *reply_len, int *store_error);
 
 /* Periodic work the broker does by itself, in its own write transaction:
- * escalation of unanswered routed cases (cases_escalate).  Called by the
- * server at start and then every SERVICE_HOUSEKEEPING_SECONDS.  Returns 0
+ * escalation of unanswered routed cases (cases_escalate) on every call,
+ * and the retention purge (erasure_purge, a scan of every case) on the
+ * first call and then once a day.  Called by the server at start and then
+ * every SERVICE_HOUSEKEEPING_SECONDS.  Returns 0
  * or a store error (logged; the next call tries again). */
 #define SERVICE_HOUSEKEEPING_SECONDS 60
 int service_housekeeping(service_t *self, store_t *store);
