@@ -208,8 +208,13 @@ static int s_swapped_date(const char *d, char out[11])
 }
 
 /* The blocking keys of PROF.  QUERY adds the look-up-only keys (given
- * names as surnames, swapped dates); indexing writes only the others. */
-static void s_keys(const linkage_profile_t *prof, bool query, s_keys_t *ks)
+ * names as surnames, swapped dates); indexing writes only the others.
+ * A query against PERSONS known persons leaves out the bare birth date
+ * when its block is expected to be over IDENTITY_DATE_BLOCK_CAP anyway
+ * (PERSONS spread over IDENTITY_BIRTH_DATES dates): looking it up would
+ * cost a B-tree descent, and at a million persons a cold page, for a
+ * block that is always skipped. */
+static void s_keys(const linkage_profile_t *prof, bool query, uint64_t persons, s_keys_t *ks)
 {
     char year[5] = "";
     char swapped[11] = "";
@@ -229,9 +234,11 @@ static void s_keys(const linkage_profile_t *prof, bool query, s_keys_t *ks)
         if (has_swap)
             s_key_addf(ks, 'G', sx, swapped);
     }
-    s_key_add(ks, 'D', date, strlen(date));
-    if (has_swap)
-        s_key_add(ks, 'D', swapped, strlen(swapped));
+    if (!query || persons / IDENTITY_BIRTH_DATES <= IDENTITY_DATE_BLOCK_CAP) {
+        s_key_add(ks, 'D', date, strlen(date));
+        if (has_swap)
+            s_key_add(ks, 'D', swapped, strlen(swapped));
+    }
 
     /* Sorted tokens: "Ndiaye Lea" and "Lea Ndiaye" meet here. */
     const char *toks[1 + NORMALIZE_VARIANTS_MAX];
@@ -305,17 +312,13 @@ static int s_candidates(store_txn_t *t, const s_keys_t *ks, s_cands_t *c)
         c->overflow = false;
         c->limit = kind == 'D' ? IDENTITY_DATE_BLOCK_CAP : IDENTITY_BLOCK_CAP;
         /* A block over its cap is skipped without reading it: its size
-         * costs one B-tree descent (mdb_cursor_count). */
+         * comes with the same B-tree descent (mdb_cursor_count). */
         size_t size;
-        int rc = store_dup_count(t, STORE_IDENTITY, ks->k[i], KEY_LEN, &size);
+        int rc = store_dups(t, STORE_IDENTITY, ks->k[i], KEY_LEN, c->limit, s_collect, c, &size);
         if (rc != 0)
             return rc;
         if (size > c->limit)
             c->overflow = true;
-        else if (size > 0 &&
-                 (rc = store_scan(t, STORE_IDENTITY, ks->k[i], KEY_LEN, NULL, 0, s_collect,
-                                  c)) != 0)
-            return rc;
         if (!c->overflow && c->n - before > IDENTITY_SOLO_CAP)
             for (size_t j = before; j < c->n; j++)
                 c->ids[j] |= s_WEAK; /* only corroborates (see below) */
@@ -395,16 +398,15 @@ static int s_u64_add(store_txn_t *t, const void *key, size_t klen)
 
 /* Share of persons carrying the query's surname / first given name, or 0
  * (use the model's u) while too few persons are counted. */
-static int s_tf(store_txn_t *t, const linkage_profile_t *q, double tf_u[LINKAGE_NFIELDS],
-                uint64_t *persons_out)
+static int s_tf(store_txn_t *t, const linkage_profile_t *q, uint64_t persons,
+                double tf_u[LINKAGE_NFIELDS])
 {
-    uint64_t persons, count;
+    uint64_t count;
     unsigned char k[KEY_LEN];
+    int rc;
     memset(tf_u, 0, sizeof(double) * LINKAGE_NFIELDS);
-    int rc = s_u64_get(t, "npersons", 8, &persons);
-    *persons_out = persons;
-    if (rc != 0 || persons < linkage_model_tf_min_persons(s_model))
-        return rc;
+    if (persons < linkage_model_tf_min_persons(s_model))
+        return 0;
     s_freq_key('s', q->surnames[0], k);
     if ((rc = s_u64_get(t, k, KEY_LEN, &count)) != 0)
         return rc;
@@ -425,22 +427,34 @@ static int s_profile_get(store_txn_t *t, uint64_t id, linkage_profile_t *out)
     unsigned char key[9] = {'p'};
     Relais__Store__MatchProfile *msg;
     MDB_val v;
+    /* Profiles open into this scratch space (no allocation): the matcher
+     * opens one per candidate. */
+    _Alignas(8) unsigned char scratch[8192];
+    bool scratch_used = true;
     store_u64_encode(id, key + 1);
     int rc = store_get(t, STORE_LINKAGE, key, sizeof key, &v);
     if (rc != 0)
         return rc;
     /* Sealed (seal.h); a value that does not open is a profile written
      * before the data key, in clear. */
-    rc = seal_open_msg(key, sizeof key, v.mv_data, v.mv_size,
-                       &relais__store__match_profile__descriptor, (ProtobufCMessage **)&msg);
+    rc = seal_open_msg_in(key, sizeof key, v.mv_data, v.mv_size,
+                          &relais__store__match_profile__descriptor, scratch, sizeof scratch,
+                          (ProtobufCMessage **)&msg);
+    if (rc == ENOSPC) {
+        scratch_used = false;
+        rc = seal_open_msg(key, sizeof key, v.mv_data, v.mv_size,
+                           &relais__store__match_profile__descriptor, (ProtobufCMessage **)&msg);
+    }
     if (rc == EBADMSG) {
+        scratch_used = false;
         msg = relais__store__match_profile__unpack(NULL, v.mv_size, v.mv_data);
         rc = msg ? 0 : EBADMSG;
     }
     if (rc != 0)
         return rc;
     linkage_profile_from_msg(msg, out);
-    relais__store__match_profile__free_unpacked(msg, NULL);
+    if (!scratch_used)
+        relais__store__match_profile__free_unpacked(msg, NULL);
     return 0;
 }
 
@@ -493,9 +507,11 @@ int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_
         return EINVAL;
     if (s_profile_build(p, &q) != 0)
         return ENOMEM;
-    s_keys(&q, true, &ks);
     uint64_t persons = 0;
-    if ((rc = s_candidates(t, &ks, &cands)) != 0 || (rc = s_tf(t, &q, tf_u, &persons)) != 0)
+    if ((rc = s_u64_get(t, "npersons", 8, &persons)) != 0)
+        goto done;
+    s_keys(&q, true, persons, &ks);
+    if ((rc = s_candidates(t, &ks, &cands)) != 0 || (rc = s_tf(t, &q, persons, tf_u)) != 0)
         goto done;
 
     /* Thresholds on the posterior odds (linkage.h), as raw-score bounds. */
@@ -638,7 +654,7 @@ int identity_index(store_txn_t *t, uint64_t person_id, const Relais__V1__Person 
     if (s_profile_build(p, &prof) != 0)
         return ENOMEM;
     store_u64_encode(person_id, id);
-    s_keys(&prof, false, &ks);
+    s_keys(&prof, false, 0, &ks);
     for (size_t i = 0; i < ks.n; i++)
         if ((rc = store_put(t, STORE_IDENTITY, ks.k[i], KEY_LEN, id, 8, 0)) != 0 &&
             rc != MDB_KEYEXIST)
@@ -680,7 +696,7 @@ int identity_forget(store_txn_t *t, uint64_t person_id)
         return 0; /* forgotten already */
     if (rc != 0)
         return rc;
-    s_keys(&prof, false, &ks);
+    s_keys(&prof, false, 0, &ks);
     for (size_t i = 0; i < ks.n; i++)
         if ((rc = store_del(t, STORE_IDENTITY, ks.k[i], KEY_LEN, id, 8)) != 0 &&
             rc != MDB_NOTFOUND)

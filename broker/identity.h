@@ -91,6 +91,7 @@
 #define IDENTITY_BLOCK_CAP      200
 #define IDENTITY_DATE_BLOCK_CAP 16
 #define IDENTITY_SOLO_CAP       32
+#define IDENTITY_BIRTH_DATES    3653 /* ten years of birth dates */
 #define IDENTITY_KEY_FILE       "identity.key"
 
 typedef enum { IDENTITY_NEW = 0, IDENTITY_SAME, IDENTITY_POSSIBLE } identity_verdict_t;

@@ -93,3 +93,56 @@ int seal_open_msg(const void *ad, size_t adlen, const void *sealed, size_t slen,
     free(plain);
     return *out ? 0 : EBADMSG;
 }
+
+/* A bump allocator over the scratch space; free is a no-op. */
+typedef struct {
+    unsigned char *next, *end;
+    bool exhausted;
+} s_arena_t;
+
+static void *s_arena_alloc(void *data, size_t size)
+{
+    s_arena_t *a = data;
+    size = (size + 7) & ~(size_t)7;
+    if (size > (size_t)(a->end - a->next)) {
+        a->exhausted = true;
+        return NULL;
+    }
+    void *p = a->next;
+    a->next += size;
+    return p;
+}
+
+static void s_arena_free(void *data, void *p)
+{
+    (void)data;
+    (void)p;
+}
+
+int seal_open_msg_in(const void *ad, size_t adlen, const void *sealed, size_t slen,
+                     const ProtobufCMessageDescriptor *desc, void *scratch, size_t scratch_len,
+                     ProtobufCMessage **out)
+{
+    *out = NULL;
+    if (!s_ready)
+        return EINVAL;
+    if (slen < SEAL_OVERHEAD)
+        return EBADMSG;
+    size_t room = (slen - SEAL_OVERHEAD + 7) & ~(size_t)7;
+    if (room >= scratch_len)
+        return ENOSPC;
+    const unsigned char *in = sealed;
+    unsigned char *plain = scratch;
+    unsigned long long plen = 0;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &plen, NULL, in + SEAL_NONCE_LEN,
+                                                   slen - SEAL_NONCE_LEN, ad, adlen, in,
+                                                   s_key) != 0)
+        return EBADMSG;
+    s_arena_t arena = {plain + room, (unsigned char *)scratch + scratch_len, false};
+    ProtobufCAllocator alloc = {s_arena_alloc, s_arena_free, &arena};
+    *out = protobuf_c_message_unpack(desc, &alloc, (size_t)plen, plain);
+    sodium_memzero(plain, (size_t)plen);
+    if (!*out)
+        return arena.exhausted ? ENOSPC : EBADMSG;
+    return 0;
+}

@@ -45,5 +45,13 @@ int seal_decrypt(const void *ad, size_t adlen, const void *sealed, size_t slen,
 int seal_msg(const void *ad, size_t adlen, const ProtobufCMessage *msg, ProtobufCBinaryData *out);
 int seal_open_msg(const void *ad, size_t adlen, const void *sealed, size_t slen,
                   const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out);
+/* seal_open_msg without the allocator: the plaintext and the unpacked
+ * message live in SCRATCH (SCRATCH_LEN bytes, 8-aligned), nothing is to
+ * be freed, and *OUT is valid until SCRATCH is reused.  For the matcher,
+ * which opens a dozen profiles per referral.  ENOSPC when SCRATCH is too
+ * small for this record (use seal_open_msg then). */
+int seal_open_msg_in(const void *ad, size_t adlen, const void *sealed, size_t slen,
+                     const ProtobufCMessageDescriptor *desc, void *scratch, size_t scratch_len,
+                     ProtobufCMessage **out);
 
 #endif

@@ -339,22 +339,24 @@ int store_scan(store_txn_t *t, store_db_t db, const void *prefix, size_t plen,
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-int store_dup_count(store_txn_t *t, store_db_t db, const void *key, size_t klen, size_t *out)
+int store_dups(store_txn_t *t, store_db_t db, const void *key, size_t klen, size_t max,
+               store_scan_fn fn, void *arg, size_t *count)
 {
     MDB_cursor *cur;
-    *out = 0;
+    *count = 0;
     int rc = mdb_cursor_open(t->txn, t->store->dbi[db], &cur);
     if (rc != 0)
         return rc;
     MDB_val k = {klen, (void *)key}, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
     if (rc == 0) {
         size_t n = 0;
         rc = mdb_cursor_count(cur, &n);
-        *out = (size_t)n;
-    } else if (rc == MDB_NOTFOUND) {
-        rc = 0;
+        *count = n;
+        if (rc == 0 && n <= max)
+            while (rc == 0 && fn(arg, &k, &v) == 0)
+                rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
     }
     mdb_cursor_close(cur);
-    return rc;
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }

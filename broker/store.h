@@ -134,9 +134,13 @@ typedef int (*store_scan_fn)(void *arg, const MDB_val *key, const MDB_val *val);
 int store_scan(store_txn_t *t, store_db_t db, const void *prefix, size_t plen,
                const void *start, size_t slen, store_scan_fn fn, void *arg);
 
-/* How many values KEY holds in DUPSORT database DB (0 when absent), in
- * O(log n): to learn a block is large without reading it. */
-int store_dup_count(store_txn_t *t, store_db_t db, const void *key, size_t klen, size_t *out);
+/* Reads the values KEY holds in DUPSORT database DB, in one B-tree
+ * descent: *COUNT is how many it holds (0 when absent, O(log n) however
+ * many); FN is called for each, in order, only when *COUNT <= MAX (a
+ * block too large to be useful is learned without reading it).  FN
+ * returns 0 to go on, 1 to stop.  Returns 0 or an LMDB error. */
+int store_dups(store_txn_t *t, store_db_t db, const void *key, size_t klen, size_t max,
+               store_scan_fn fn, void *arg, size_t *count);
 
 /* Key helpers. */
 void store_u64_encode(uint64_t v, unsigned char out[8]);
