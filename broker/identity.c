@@ -13,6 +13,7 @@
 
 #include "datakey.h"
 #include "seal.h"
+#include "sketch.h"
 
 #include "log.h"
 #include "normalize.h"
@@ -53,6 +54,7 @@ void identity_set_key(const unsigned char key[LINKAGE_KEY_LEN])
 {
     memcpy(s_key, key, LINKAGE_KEY_LEN);
     s_key_set = true;
+    sketch_set_key(key);
     s_memo.valid = false; /* hashes depend on the key */
 }
 
@@ -263,8 +265,21 @@ static void s_keys(const linkage_profile_t *prof, bool query, uint64_t persons, 
 
 /* ---- candidates --------------------------------------------------------- */
 
+/* A candidate as read from a block: its id, with the flags below in the
+ * high bits (ids stay < 2^61), and its sealed sketch (sketch.h), opened
+ * only if needed. */
 typedef struct {
-    uint64_t *ids;
+    uint64_t id;
+    uint64_t sketch;
+} s_cand_t;
+
+#define s_WEAK    (UINT64_C(1) << 63) /* from a large block: only corroborates */
+#define s_CONTACT (UINT64_C(1) << 62) /* from an INE, e-mail or phone key */
+#define s_SKETCH  (UINT64_C(1) << 61) /* has a sketch (entries before: none) */
+#define s_FLAGS   (s_WEAK | s_CONTACT | s_SKETCH)
+
+typedef struct {
+    s_cand_t *ids;
     size_t n, cap_alloc;
     size_t block; /* entries read from the current block */
     size_t limit; /* the current block's cap */
@@ -275,7 +290,7 @@ static int s_collect(void *arg, const MDB_val *key, const MDB_val *val)
 {
     (void)key;
     s_cands_t *c = arg;
-    if (val->mv_size != 8)
+    if (val->mv_size != IDENTITY_ENTRY_LEN && val->mv_size != 8)
         return 0; /* not ours: ignore rather than fail a referral */
     if (++c->block > c->limit) {
         c->overflow = true;
@@ -283,7 +298,7 @@ static int s_collect(void *arg, const MDB_val *key, const MDB_val *val)
     }
     if (c->n == c->cap_alloc) {
         size_t want = c->cap_alloc ? c->cap_alloc * 2 : 64;
-        uint64_t *grown = realloc(c->ids, want * sizeof *grown);
+        s_cand_t *grown = realloc(c->ids, want * sizeof *grown);
         if (!grown) {
             c->overflow = true; /* treated as a skipped block; ENOMEM below */
             return 1;
@@ -291,19 +306,24 @@ static int s_collect(void *arg, const MDB_val *key, const MDB_val *val)
         c->ids = grown;
         c->cap_alloc = want;
     }
-    c->ids[c->n++] = store_u64_decode(val->mv_data);
+    s_cand_t *e = &c->ids[c->n++];
+    e->id = store_u64_decode(val->mv_data) & ~s_FLAGS;
+    e->sketch = 0;
+    if (val->mv_size == IDENTITY_ENTRY_LEN) {
+        e->id |= s_SKETCH;
+        e->sketch = store_u64_decode((const unsigned char *)val->mv_data + 8);
+    }
     return 0;
 }
 
-#define s_WEAK (UINT64_C(1) << 63) /* id from a large block; ids stay < 2^63 */
-
-static int s_cmp_u64(const void *a, const void *b)
+static int s_cmp_cand(const void *a, const void *b)
 {
-    uint64_t x = *(const uint64_t *)a & ~s_WEAK, y = *(const uint64_t *)b & ~s_WEAK;
+    uint64_t x = ((const s_cand_t *)a)->id & ~s_FLAGS, y = ((const s_cand_t *)b)->id & ~s_FLAGS;
     return x < y ? -1 : x > y;
 }
 
-static int s_candidates(store_txn_t *t, const s_keys_t *ks, s_cands_t *c)
+/* Candidates for the keys KS of a referral whose names sketch to QSKETCH. */
+static int s_candidates(store_txn_t *t, const s_keys_t *ks, uint64_t qsketch, s_cands_t *c)
 {
     for (size_t i = 0; i < ks->n; i++) {
         size_t before = c->n;
@@ -319,9 +339,13 @@ static int s_candidates(store_txn_t *t, const s_keys_t *ks, s_cands_t *c)
             return rc;
         if (size > c->limit)
             c->overflow = true;
+        uint64_t flags = 0;
         if (!c->overflow && c->n - before > IDENTITY_SOLO_CAP)
-            for (size_t j = before; j < c->n; j++)
-                c->ids[j] |= s_WEAK; /* only corroborates (see below) */
+            flags |= s_WEAK; /* only corroborates (see below) */
+        if (strchr("IEP", kind))
+            flags |= s_CONTACT;
+        for (size_t j = before; j < c->n; j++)
+            c->ids[j].id |= flags;
         if (c->overflow) {
             c->n = before;
             /* Reported, but not once per referral: a common date at a
@@ -342,21 +366,31 @@ static int s_candidates(store_txn_t *t, const s_keys_t *ks, s_cands_t *c)
      * (a common surname sound in a birth year, at a million persons)
      * only corroborates.  A true duplicate almost always shares a second
      * key (given name + birth date, sorted names, phone, e-mail); this
-     * keeps the scored set near 10 instead of 50 at a million persons. */
+     * keeps the scored set near 10 instead of 50 at a million persons.
+     * A candidate found by one name or date key alone (a name sound with
+     * a birth year or date, the same name tokens, the date) is scored
+     * only when its sketch is plausible (sketch.h: names alike, birth
+     * date not far off): most such candidates share nothing but that
+     * key, and scoring one costs opening its sealed profile. */
     if (c->n == 0)
         return 0; /* ids may be NULL: qsort must not see it */
-    qsort(c->ids, c->n, sizeof *c->ids, s_cmp_u64);
+    qsort(c->ids, c->n, sizeof *c->ids, s_cmp_cand);
     size_t w = 0;
     for (size_t i = 0; i < c->n;) {
-        uint64_t id = c->ids[i] & ~s_WEAK;
+        uint64_t id = c->ids[i].id & ~s_FLAGS, flags = c->ids[i].id & s_FLAGS;
+        uint64_t sealed = c->ids[i].sketch;
         size_t hits = 0;
         bool strong = false;
-        for (; i < c->n && (c->ids[i] & ~s_WEAK) == id; i++) {
+        for (; i < c->n && (c->ids[i].id & ~s_FLAGS) == id; i++) {
             hits++;
-            strong |= !(c->ids[i] & s_WEAK);
+            strong |= !(c->ids[i].id & s_WEAK);
         }
-        if (strong || hits >= 2)
-            c->ids[w++] = id;
+        if (!strong && hits < 2)
+            continue;
+        if (hits == 1 && (flags & (s_CONTACT | s_SKETCH)) == s_SKETCH &&
+            !sketch_plausible(qsketch, sketch_seal(sealed, id)))
+            continue;
+        c->ids[w++].id = id;
     }
     c->n = w;
     return 0;
@@ -511,8 +545,13 @@ int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_
     if ((rc = s_u64_get(t, "npersons", 8, &persons)) != 0)
         goto done;
     s_keys(&q, true, persons, &ks);
-    if ((rc = s_candidates(t, &ks, &cands)) != 0 || (rc = s_tf(t, &q, persons, tf_u)) != 0)
+    if ((rc = s_candidates(t, &ks, sketch_of(&q), &cands)) != 0)
         goto done;
+    /* Name frequencies count only for an exact name agreement: read them
+     * (two look-ups, at a million persons two cold pages) on the first
+     * candidate that has one. */
+    bool tf_read = false;
+    memset(tf_u, 0, sizeof tf_u);
 
     /* Thresholds on the posterior odds (linkage.h), as raw-score bounds. */
     const double prior = linkage_model_prior(s_model, (unsigned long)persons);
@@ -532,27 +571,33 @@ int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_
     }
     for (size_t i = 0; i < cands.n; i++) {
         int level[LINKAGE_NFIELDS];
-        rc = s_profile_get(t, cands.ids[i], &c);
+        rc = s_profile_get(t, cands.ids[i].id, &c);
         if (rc == MDB_NOTFOUND)
             continue; /* indexed without a profile: cannot happen; skip */
         if (rc != 0)
             goto done;
         linkage_compare(&q, &c, level);
+        if (!tf_read && (level[LINKAGE_SURNAME] == LINKAGE_NAME_EXACT ||
+                         level[LINKAGE_GIVEN] == LINKAGE_NAME_EXACT)) {
+            if ((rc = s_tf(t, &q, persons, tf_u)) != 0)
+                goto done;
+            tf_read = true;
+        }
         double score = linkage_score(s_model, level, tf_u, ev);
         out->candidates++;
         bool ine_agree = level[LINKAGE_INE] == LINKAGE_AGREE;
         bool ine_conflict = level[LINKAGE_INE] == LINKAGE_DISAGREE;
         if (ine_agree && !ine_id)
-            ine_id = cands.ids[i];
+            ine_id = cands.ids[i].id;
         /* Twins and siblings: plainly different given names. */
         if (level[LINKAGE_GIVEN] == LINKAGE_NAME_OTHER && !ine_agree)
             continue;
         if (score >= upper && s_surname_ok(level[LINKAGE_SURNAME]) &&
             s_given_ok(level[LINKAGE_GIVEN]) && s_date_ok(level[LINKAGE_BIRTH_DATE]) &&
             !ine_conflict) {
-            linkable_ids[linkable] = cands.ids[i];
+            linkable_ids[linkable] = cands.ids[i].id;
             if (!linkable || score > link_score) {
-                link_id = cands.ids[i];
+                link_id = cands.ids[i].id;
                 link_score = score;
                 memcpy(link_ev, ev, sizeof ev);
             }
@@ -560,7 +605,7 @@ int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_
         }
         if (score > best_score) {
             best_score = score;
-            best_id = cands.ids[i];
+            best_id = cands.ids[i].id;
             best_ine_conflict = ine_conflict;
             memcpy(best_ev, ev, sizeof ev);
         }
@@ -643,20 +688,29 @@ int identity_pair(store_txn_t *t, uint64_t a, uint64_t b, int *out)
 
 /* ---- index -------------------------------------------------------------- */
 
+/* An index entry: the person id, then its names' sketch (identity.h). */
+static void s_entry(uint64_t person_id, const linkage_profile_t *prof,
+                    unsigned char out[IDENTITY_ENTRY_LEN])
+{
+    store_u64_encode(person_id, out);
+    store_u64_encode(sketch_seal(sketch_of(prof), person_id), out + 8);
+}
+
 int identity_index(store_txn_t *t, uint64_t person_id, const Relais__V1__Person *p)
 {
     linkage_profile_t prof;
     s_keys_t ks = {.n = 0};
-    unsigned char id[8], k[KEY_LEN];
+    unsigned char id[8], entry[IDENTITY_ENTRY_LEN], k[KEY_LEN];
     int rc;
     if (!s_key_set)
         return EINVAL;
     if (s_profile_build(p, &prof) != 0)
         return ENOMEM;
     store_u64_encode(person_id, id);
+    s_entry(person_id, &prof, entry);
     s_keys(&prof, false, 0, &ks);
     for (size_t i = 0; i < ks.n; i++)
-        if ((rc = store_put(t, STORE_IDENTITY, ks.k[i], KEY_LEN, id, 8, 0)) != 0 &&
+        if ((rc = store_put(t, STORE_IDENTITY, ks.k[i], KEY_LEN, entry, sizeof entry, 0)) != 0 &&
             rc != MDB_KEYEXIST)
             return rc;
 
@@ -696,10 +750,15 @@ int identity_forget(store_txn_t *t, uint64_t person_id)
         return 0; /* forgotten already */
     if (rc != 0)
         return rc;
+    unsigned char entry[IDENTITY_ENTRY_LEN];
+    s_entry(person_id, &prof, entry);
     s_keys(&prof, false, 0, &ks);
+    /* Entries written before sketches hold the id alone. */
     for (size_t i = 0; i < ks.n; i++)
-        if ((rc = store_del(t, STORE_IDENTITY, ks.k[i], KEY_LEN, id, 8)) != 0 &&
-            rc != MDB_NOTFOUND)
+        if (((rc = store_del(t, STORE_IDENTITY, ks.k[i], KEY_LEN, entry, sizeof entry)) != 0 &&
+             rc != MDB_NOTFOUND) ||
+            ((rc = store_del(t, STORE_IDENTITY, ks.k[i], KEY_LEN, id, 8)) != 0 &&
+             rc != MDB_NOTFOUND))
             return rc;
     return store_del(t, STORE_LINKAGE, pkey, sizeof pkey, NULL, 0);
 }

@@ -11,9 +11,10 @@
  *
  *  How (record linkage in three steps):
  *  1. Candidates (blocking).  Each indexed person has several keys in the
- *     `identity` database (MDB_DUPSORT, key → u64 person id).  A key is one
- *     kind byte and a keyed BLAKE2b-128 hash of its material, never
- *     plaintext:
+ *     `identity` database (MDB_DUPSORT, key → u64 person id + u64 sealed
+ *     sketch of the names and birth date, sketch.h; entries written before
+ *     sketches hold the id alone).  A key is one kind byte and a keyed
+ *     BLAKE2b-128 hash of its material, never plaintext:
  *       'S' phonex(surname variant) + birth year  (every variant, with and
  *           without particles; looked up with the given names too, for
  *           first/last names swapped)
@@ -24,13 +25,18 @@
  *       'I' INE     'E' e-mail     'P' phone
  *     The union of the blocks is scored, except that a block of more than
  *     IDENTITY_SOLO_CAP persons only corroborates: its persons are scored
- *     when a second key (or a small block) finds them too.  A block larger
- *     than its cap
- *     (IDENTITY_BLOCK_CAP; IDENTITY_DATE_BLOCK_CAP for a bare birth date,
- *     which holds ~34 persons at 100,000 and ~340 at a million, so it only
- *     helps a small store) says nothing useful, so it is
- *     skipped and reported (a warning naming the key kind, never the value);
- *     reading it costs at most cap + 1 entries.
+ *     when a second key (or a small block) finds them too; and a person
+ *     that one name or date key alone finds (not an INE, e-mail or phone)
+ *     is scored only when its sketch is plausible (names alike, birth date
+ *     not far off: most such candidates are namesakes, and scoring one
+ *     means opening its sealed profile).  The bare birth date is looked
+ *     up only while its block can be under its cap (IDENTITY_BIRTH_DATES).
+ *     A block larger than its cap (IDENTITY_BLOCK_CAP;
+ *     IDENTITY_DATE_BLOCK_CAP for a bare birth date, which holds ~34
+ *     persons at 100,000 and ~340 at a million, so it only helps a small
+ *     store) says nothing useful, so it is skipped and reported (a warning
+ *     naming the key kind, never the value); its size comes with the
+ *     look-up (mdb_cursor_count), none of it is read.
  *  2. Scoring (linkage.h): Fellegi-Sunter levels and log2 weights per
  *     field, with term frequencies for exact name agreements (how many
  *     persons carry the name, kept in the `linkage` database, counted when
@@ -73,8 +79,10 @@
  *
  *  Thread-safety: identity_init / identity_set_key / identity_load_model
  *  at start, before any match; matches then only read the module state.
- *  Cost: about 15 index lookups, two frequency reads, and per candidate one
- *  profile read and a few Jaro-Winkler calls (see README "Matching
+ *  Cost: about 6 to 8 index look-ups (one B-tree descent each), and per
+ *  scored candidate one profile read and decryption and a few
+ *  Jaro-Winkler calls (about 1 at 10,000 persons, 3.5 at a million); two
+ *  frequency reads when a name agrees exactly (see README "Matching
  *  quality" for measured times).
  */
 #ifndef RELAIS_IDENTITY_H
@@ -92,6 +100,7 @@
 #define IDENTITY_DATE_BLOCK_CAP 16
 #define IDENTITY_SOLO_CAP       32
 #define IDENTITY_BIRTH_DATES    3653 /* ten years of birth dates */
+#define IDENTITY_ENTRY_LEN      16 /* u64 person id, u64 names' sketch */
 #define IDENTITY_KEY_FILE       "identity.key"
 
 typedef enum { IDENTITY_NEW = 0, IDENTITY_SAME, IDENTITY_POSSIBLE } identity_verdict_t;

@@ -306,7 +306,7 @@ static int s_digit(const char *d, int i)
     return d[i] - '0';
 }
 
-static int s_date_level(const char *a, const char *b)
+int linkage_date_level(const char *a, const char *b)
 {
     if (strlen(a) != 10 || strlen(b) != 10)
         return LINKAGE_MISSING;
@@ -350,7 +350,7 @@ void linkage_compare(const linkage_profile_t *a, const linkage_profile_t *b,
         if (s_cross_level(a, b) <= LINKAGE_NAME_JW92 && s_cross_level(b, a) <= LINKAGE_NAME_JW92)
             level[LINKAGE_SURNAME] = level[LINKAGE_GIVEN] = LINKAGE_NAME_SWAPPED;
     }
-    level[LINKAGE_BIRTH_DATE] = s_date_level(a->birth_date, b->birth_date);
+    level[LINKAGE_BIRTH_DATE] = linkage_date_level(a->birth_date, b->birth_date);
     level[LINKAGE_SEX] = s_binary(*a->sex && *b->sex, strcmp(a->sex, b->sex) == 0);
     level[LINKAGE_INE] = s_binary(*a->ine && *b->ine, strcmp(a->ine, b->ine) == 0);
     level[LINKAGE_EMAIL] = s_binary(a->has_email && b->has_email,

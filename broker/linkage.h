@@ -151,6 +151,10 @@ void linkage_hash(const unsigned char key[LINKAGE_KEY_LEN], char tag, const void
 void linkage_compare(const linkage_profile_t *a, const linkage_profile_t *b,
                      int level[LINKAGE_NFIELDS]);
 
+/* The birth-date level of two "YYYY-MM-DD" dates (LINKAGE_MISSING when
+ * either is not of that form). */
+int linkage_date_level(const char *a, const char *b);
+
 /* Parses a model (JSON text).  NULL with the reason in ERR. */
 linkage_model_t *linkage_model_parse(const char *json, char *err, size_t errlen);
 void linkage_model_free(linkage_model_t **self_p);

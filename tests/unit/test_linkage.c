@@ -390,3 +390,76 @@ Test(matcher, unknown_before_init_is_an_error)
     cr_expect_neq(identity_match(&t, &p, &r), 0);
     store_abort(&t);
 }
+
+/* A candidate found by one key alone is opened only when its sketch is
+ * plausible (sketch.h): the same names born years apart are not, the same
+ * names with a year one digit off are. */
+Test(matcher, one_key_candidates_are_opened_only_when_plausible)
+{
+    Relais__V1__Person known = s_person("Vuillemin", "Théo", "2003-07-21");
+    s_index(3, &known);
+    Relais__V1__Person later = s_person("Vuillemin", "Théo", "2006-11-02");
+    identity_result_t r = s_match(&later);
+    cr_expect_eq(r.verdict, IDENTITY_NEW);
+    cr_expect_eq(r.candidates, 0, "a namesake born three years apart was opened");
+    Relais__V1__Person typo = s_person("Vuillemin", "Théo", "2005-07-21");
+    r = s_match(&typo);
+    cr_expect_eq(r.candidates, 1);
+    cr_expect_eq(r.candidate_id, 3);
+    cr_expect_eq(r.evidence[LINKAGE_BIRTH_DATE].level, LINKAGE_DATE_TYPO1);
+}
+
+static int s_legacy_entry(void *arg, const MDB_val *key, const MDB_val *val)
+{
+    (void)val;
+    unsigned char (*keys)[64] = arg;
+    for (int i = 0; i < 32; i++)
+        if (keys[i][0] == 0) {
+            keys[i][0] = (unsigned char)key->mv_size;
+            memcpy(keys[i] + 1, key->mv_data, key->mv_size);
+            return 0;
+        }
+    return 1;
+}
+
+static int s_count(void *arg, const MDB_val *key, const MDB_val *val)
+{
+    (void)key;
+    (void)val;
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* A store indexed before sketches holds bare 8-byte person ids: they are
+ * still found (always opened), and forgetting the person removes them. */
+Test(matcher, entries_without_sketch_still_match_and_are_forgotten)
+{
+    Relais__V1__Person known = s_person("Da Silva-Costa", "Hélène", "2003-04-09");
+    known.phone = "0612345678";
+    s_index(5, &known);
+    unsigned char keys[32][64] = {{0}}, id[8];
+    store_txn_t t;
+    store_u64_encode(5, id);
+    cr_assert_eq(store_begin(s_store, true, NULL, &t), 0);
+    cr_assert_eq(store_scan(&t, STORE_IDENTITY, "", 0, NULL, 0, s_legacy_entry, keys), 0);
+    int n = 0;
+    for (; n < 32 && keys[n][0]; n++) {
+        cr_assert_eq(store_del(&t, STORE_IDENTITY, keys[n] + 1, keys[n][0], NULL, 0), 0);
+        cr_assert_eq(store_put(&t, STORE_IDENTITY, keys[n] + 1, keys[n][0], id, 8, 0), 0);
+    }
+    cr_assert_gt(n, 3);
+    cr_assert_eq(store_commit(&t), 0);
+
+    Relais__V1__Person again = s_person("DA SILVA COSTA", "helene", "2003-04-09");
+    identity_result_t r = s_match(&again);
+    cr_expect_eq(r.verdict, IDENTITY_SAME);
+    cr_expect_eq(r.person_id, 5);
+
+    int left = 0;
+    cr_assert_eq(store_begin(s_store, true, NULL, &t), 0);
+    cr_assert_eq(identity_forget(&t, 5), 0);
+    cr_assert_eq(store_scan(&t, STORE_IDENTITY, "", 0, NULL, 0, s_count, &left), 0);
+    cr_assert_eq(store_commit(&t), 0);
+    cr_expect_eq(left, 0, "%d index entries left after forgetting", left);
+    cr_expect_eq(s_match(&again).verdict, IDENTITY_NEW);
+}
