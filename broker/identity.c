@@ -454,6 +454,33 @@ static int s_tf(store_txn_t *t, const linkage_profile_t *q, uint64_t persons,
     return 0;
 }
 
+/* Whether the first given names of Q and C, which differ, are two names
+ * rather than one misspelt: both carried by at least IDENTITY_ATTESTED
+ * known persons.  "Noé" / "Noémie", "Louis" / "Louise", "Lina" / "Line"
+ * are as alike (Jaro-Winkler 0.70 to 0.92) as a name and its typo, and
+ * twins and siblings carry such pairs; a typo is rarely a name many
+ * others carry.  Never while too few persons are counted for the counts
+ * to say anything (the model's tf_min_persons). */
+static int s_distinct_given(store_txn_t *t, const linkage_profile_t *q, const linkage_profile_t *c,
+                            uint64_t persons, bool *out)
+{
+    unsigned char k[KEY_LEN];
+    uint64_t nq, nc;
+    int rc;
+    *out = false;
+    if (!q->n_given || !c->n_given || persons < linkage_model_tf_min_persons(s_model) ||
+        strcmp(q->given[0], c->given[0]) == 0)
+        return 0;
+    s_freq_key('g', q->given[0], k);
+    if ((rc = s_u64_get(t, k, KEY_LEN, &nq)) != 0 || nq < IDENTITY_ATTESTED)
+        return rc;
+    s_freq_key('g', c->given[0], k);
+    if ((rc = s_u64_get(t, k, KEY_LEN, &nc)) != 0)
+        return rc;
+    *out = nc >= IDENTITY_ATTESTED;
+    return 0;
+}
+
 /* ---- match -------------------------------------------------------------- */
 
 static int s_profile_get(store_txn_t *t, uint64_t id, linkage_profile_t *out)
@@ -589,8 +616,14 @@ int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_
         bool ine_conflict = level[LINKAGE_INE] == LINKAGE_DISAGREE;
         if (ine_agree && !ine_id)
             ine_id = cands.ids[i].id;
-        /* Twins and siblings: plainly different given names. */
-        if (level[LINKAGE_GIVEN] == LINKAGE_NAME_OTHER && !ine_agree)
+        /* Twins and siblings: plainly different given names, or alike
+         * ones that are two names. */
+        bool distinct = false;
+        if ((level[LINKAGE_GIVEN] == LINKAGE_NAME_JW88 ||
+             level[LINKAGE_GIVEN] == LINKAGE_NAME_JW70) &&
+            !ine_agree && (rc = s_distinct_given(t, &q, &c, persons, &distinct)) != 0)
+            goto done;
+        if ((level[LINKAGE_GIVEN] == LINKAGE_NAME_OTHER || distinct) && !ine_agree)
             continue;
         if (score >= upper && s_surname_ok(level[LINKAGE_SURNAME]) &&
             s_given_ok(level[LINKAGE_GIVEN]) && s_date_ok(level[LINKAGE_BIRTH_DATE]) &&

@@ -62,8 +62,13 @@
  *     Candidates whose given names plainly differ (level "other") are
  *     never SAME nor POSSIBLE unless their INE agrees: same surname and
  *     birth date with another given name is twins, and a shared family
- *     phone or e-mail must not turn siblings into one person.  Phone and
- *     e-mail are evidence with a weight, never a key that decides.
+ *     phone or e-mail must not turn siblings into one person.  Nor are
+ *     those whose first given names are alike (Jaro-Winkler 0.70 to 0.92)
+ *     but both carried by at least IDENTITY_ATTESTED known persons: two
+ *     names ("Noé" / "Noémie", "Louis" / "Louise"), not one misspelt,
+ *     which the counts can tell once the model's tf_min_persons are
+ *     indexed (before, such a pair goes to review).  Phone and e-mail are
+ *     evidence with a weight, never a key that decides.
  *
  *  Keys: the hash key is the data key's index subkey (datakey.h:
  *  DATA_DIR/data.key, created by identity_init on first start), or, for a
@@ -100,6 +105,7 @@
 #define IDENTITY_DATE_BLOCK_CAP 16
 #define IDENTITY_SOLO_CAP       32
 #define IDENTITY_BIRTH_DATES    3653 /* ten years of birth dates */
+#define IDENTITY_ATTESTED       3    /* persons carrying a given name */
 #define IDENTITY_ENTRY_LEN      16 /* u64 person id, u64 names' sketch */
 #define IDENTITY_KEY_FILE       "identity.key"
 

@@ -463,3 +463,61 @@ Test(matcher, entries_without_sketch_still_match_and_are_forgotten)
     cr_expect_eq(left, 0, "%d index entries left after forgetting", left);
     cr_expect_eq(s_match(&again).verdict, IDENTITY_NEW);
 }
+
+/* Fills the store past the model's tf_min_persons, every given name below
+ * carried by many, so that name counts speak. */
+static void s_fill(size_t n)
+{
+    static const char *const given[] = {"Noé", "Noémie", "Lina", "Louis", "Louise", "Inès"};
+    store_txn_t t;
+    cr_assert_eq(store_begin(s_store, true, NULL, &t), 0);
+    for (size_t i = 0; i < n; i++) {
+        char last[16], birth[16];
+        size_t v = i;
+        int len = 0;
+        last[len++] = 'F';
+        do {
+            last[len++] = (char)('a' + v % 26);
+            v /= 26;
+        } while (v && len < 10);
+        last[len] = '\0';
+        snprintf(birth, sizeof birth, "2001-%02zu-%02zu", 1 + i % 12, 1 + i % 28);
+        Relais__V1__Person p = s_person(last, given[i % 6], birth);
+        cr_assert_eq(identity_index(&t, 1000 + i, &p), 0);
+    }
+    cr_assert_eq(store_commit(&t), 0);
+}
+
+/* Twins "Noé" and "Noémie" (Jaro-Winkler 0.88, as alike as a name and
+ * its typo), same surname, birth date and phone: once the store counts
+ * enough persons to know both are names many carry, the referral is a new
+ * person, not a question for the programme team; a typo nobody carries,
+ * at the same level, still is one. */
+Test(matcher, twins_with_two_attested_given_names_are_new_persons)
+{
+    Relais__V1__Person a = s_person("Garnier", "Noémie", "2004-05-06");
+    a.phone = "0611223344";
+    a.quartier = "Planoise";
+    s_index(1, &a);
+    Relais__V1__Person twin = s_person("Garnier", "Noé", "2004-05-06");
+    twin.phone = "0611223344";
+    twin.quartier = "Planoise";
+    identity_result_t r = s_match(&twin);
+    cr_expect_eq(r.evidence[LINKAGE_GIVEN].level, LINKAGE_NAME_JW88);
+    cr_expect_eq(r.verdict, IDENTITY_POSSIBLE, "few persons known: the team decides");
+
+    s_fill(1200);
+    r = s_match(&twin);
+    cr_expect_eq(r.candidates, 1);
+    cr_expect_eq(r.verdict, IDENTITY_NEW);
+
+    Relais__V1__Person b = s_person("Perrin", "Lina", "2004-08-09");
+    b.phone = "0622334455";
+    s_index(2, &b);
+    Relais__V1__Person typo = s_person("Perrin", "Lmna", "2004-08-09");
+    typo.phone = "0622334455";
+    r = s_match(&typo);
+    cr_expect_eq(r.evidence[LINKAGE_GIVEN].level, LINKAGE_NAME_JW70);
+    cr_expect_neq(r.verdict, IDENTITY_NEW, "a misspelt name is not another name");
+    cr_expect_eq(r.candidate_id, 2);
+}
