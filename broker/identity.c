@@ -419,6 +419,23 @@ static int s_u64_get(store_txn_t *t, const void *key, size_t klen, uint64_t *out
     return 0;
 }
 
+/* Counter KEY minus one; at zero the key goes (no trace of a name nobody
+ * carries any more). */
+static int s_u64_sub(store_txn_t *t, const void *key, size_t klen)
+{
+    uint64_t n;
+    unsigned char buf[8];
+    int rc = s_u64_get(t, key, klen, &n);
+    if (rc != 0)
+        return rc;
+    if (n <= 1) {
+        rc = store_del(t, STORE_LINKAGE, key, klen, NULL, 0);
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    store_u64_encode(n - 1, buf);
+    return store_put(t, STORE_LINKAGE, key, klen, buf, 8, 0);
+}
+
 static int s_u64_add(store_txn_t *t, const void *key, size_t klen)
 {
     uint64_t n;
@@ -793,6 +810,18 @@ int identity_forget(store_txn_t *t, uint64_t person_id)
             ((rc = store_del(t, STORE_IDENTITY, ks.k[i], KEY_LEN, id, 8)) != 0 &&
              rc != MDB_NOTFOUND))
             return rc;
+    /* The name counts identity_index added. */
+    unsigned char k[KEY_LEN];
+    s_freq_key('s', prof.surnames[0], k);
+    if ((rc = s_u64_sub(t, k, KEY_LEN)) != 0)
+        return rc;
+    for (size_t i = 0; i < prof.n_given; i++) {
+        s_freq_key('g', prof.given[i], k);
+        if ((rc = s_u64_sub(t, k, KEY_LEN)) != 0)
+            return rc;
+    }
+    if ((rc = s_u64_sub(t, "npersons", 8)) != 0)
+        return rc;
     return store_del(t, STORE_LINKAGE, pkey, sizeof pkey, NULL, 0);
 }
 

@@ -131,9 +131,9 @@ typedef struct {
  * reason in ERR. */
 int identity_init(const char *data_dir, char *err, size_t errlen);
 /* Forgets PERSON_ID: its identity index entries and its profile are
- * deleted (erasure.h), so identity_match finds it no more.  The name
- * counts ('f', keyed hashes, no name) are left as they are.  0 when the
- * profile is gone already. */
+ * deleted (erasure.h), so identity_match finds it no more, and the name
+ * counts it added are taken back (a count reaching zero is deleted).  0
+ * when the profile is gone already. */
 int identity_forget(store_txn_t *t, uint64_t person_id);
 /* Uses KEY for every hash from now on (the security issue's data key). */
 void identity_set_key(const unsigned char key[LINKAGE_KEY_LEN]);

@@ -521,3 +521,29 @@ Test(matcher, twins_with_two_attested_given_names_are_new_persons)
     cr_expect_neq(r.verdict, IDENTITY_NEW, "a misspelt name is not another name");
     cr_expect_eq(r.candidate_id, 2);
 }
+
+/* Forgetting takes back everything indexing wrote: index entries, the
+ * profile, and the name counts (two persons forgotten: nothing left). */
+Test(matcher, forgetting_leaves_no_count_behind)
+{
+    Relais__V1__Person a = s_person("Vuillemin", "Théo Jules", "2003-07-21");
+    Relais__V1__Person b = s_person("Vuillemin", "Théo", "2005-01-30");
+    s_index(1, &a);
+    s_index(2, &b);
+    store_txn_t t;
+    int left = 0;
+    cr_assert_eq(store_begin(s_store, true, NULL, &t), 0);
+    cr_assert_eq(identity_forget(&t, 1), 0);
+    cr_assert_eq(store_scan(&t, STORE_LINKAGE, "", 0, NULL, 0, s_count, &left), 0);
+    /* b's profile, its surname and given name counts, npersons. */
+    cr_expect_eq(left, 4, "%d linkage records", left);
+    cr_assert_eq(identity_forget(&t, 2), 0);
+    cr_assert_eq(identity_forget(&t, 2), 0, "forgetting twice is not an error");
+    left = 0;
+    cr_assert_eq(store_scan(&t, STORE_LINKAGE, "", 0, NULL, 0, s_count, &left), 0);
+    cr_expect_eq(left, 0, "%d linkage records left", left);
+    left = 0;
+    cr_assert_eq(store_scan(&t, STORE_IDENTITY, "", 0, NULL, 0, s_count, &left), 0);
+    cr_expect_eq(left, 0, "%d index entries left", left);
+    cr_assert_eq(store_commit(&t), 0);
+}
