@@ -284,6 +284,7 @@ typedef struct {
     size_t block; /* entries read from the current block */
     size_t limit; /* the current block's cap */
     bool overflow;
+    bool nomem;
 } s_cands_t;
 
 static int s_collect(void *arg, const MDB_val *key, const MDB_val *val)
@@ -300,7 +301,7 @@ static int s_collect(void *arg, const MDB_val *key, const MDB_val *val)
         size_t want = c->cap_alloc ? c->cap_alloc * 2 : 64;
         s_cand_t *grown = realloc(c->ids, want * sizeof *grown);
         if (!grown) {
-            c->overflow = true; /* treated as a skipped block; ENOMEM below */
+            c->nomem = true;
             return 1;
         }
         c->ids = grown;
@@ -323,57 +324,36 @@ static int s_cmp_cand(const void *a, const void *b)
 }
 
 /* Candidates for the keys KS of a referral whose names sketch to QSKETCH. */
-static int s_candidates(store_txn_t *t, const s_keys_t *ks, uint64_t qsketch, s_cands_t *c)
+/* A block over its cap is reported, but not once per referral: a common
+ * date at a million persons would flood the log.  Lines at the 1st,
+ * 10th, 100th... occurrence of each kind, naming the kind, never the
+ * value. */
+static void s_report_capped(char kind, size_t limit)
 {
-    for (size_t i = 0; i < ks->n; i++) {
-        size_t before = c->n;
-        char kind = (char)ks->k[i][0];
-        c->block = 0;
-        c->overflow = false;
-        c->limit = kind == 'D' ? IDENTITY_DATE_BLOCK_CAP : IDENTITY_BLOCK_CAP;
-        /* A block over its cap is skipped without reading it: its size
-         * comes with the same B-tree descent (mdb_cursor_count). */
-        size_t size;
-        int rc = store_dups(t, STORE_IDENTITY, ks->k[i], KEY_LEN, c->limit, s_collect, c, &size);
-        if (rc != 0)
-            return rc;
-        if (size > c->limit)
-            c->overflow = true;
-        uint64_t flags = 0;
-        if (!c->overflow && c->n - before > IDENTITY_SOLO_CAP)
-            flags |= s_WEAK; /* only corroborates (see below) */
-        if (strchr("IEP", kind))
-            flags |= s_CONTACT;
-        for (size_t j = before; j < c->n; j++)
-            c->ids[j].id |= flags;
-        if (c->overflow) {
-            c->n = before;
-            /* Reported, but not once per referral: a common date at a
-             * million persons would flood the log.  Lines at the 1st,
-             * 10th, 100th... occurrence of each kind. */
-            unsigned long seen = ++s_capped[(unsigned char)kind];
-            unsigned long p10 = 1;
-            while (p10 * 10 <= seen)
-                p10 *= 10;
-            if (seen == p10)
-                log_warn("identity: a '%c' block has more than %zu persons; skipped "
-                         "(%lu times so far)",
-                         kind, c->limit, seen);
-        }
-    }
-    /* Deduplicate.  A candidate is kept when a small block holds it, or
-     * when at least two blocks do: a block of more than IDENTITY_SOLO_CAP
-     * (a common surname sound in a birth year, at a million persons)
-     * only corroborates.  A true duplicate almost always shares a second
-     * key (given name + birth date, sorted names, phone, e-mail); this
-     * keeps the scored set near 10 instead of 50 at a million persons.
-     * A candidate found by one name or date key alone (a name sound with
-     * a birth year or date, the same name tokens, the date) is scored
-     * only when its sketch is plausible (sketch.h: names alike, birth
-     * date not far off): most such candidates share nothing but that
-     * key, and scoring one costs opening its sealed profile. */
+    unsigned long seen = ++s_capped[(unsigned char)kind];
+    unsigned long p10 = 1;
+    while (p10 * 10 <= seen)
+        p10 *= 10;
+    if (seen == p10)
+        log_warn("identity: a '%c' block has more than %zu persons; skipped (%lu times so far)",
+                 kind, limit, seen);
+}
+
+/* Keeps in C, sorted and once each, the candidates worth scoring for a
+ * referral whose names sketch to QSKETCH.  A candidate is kept when a
+ * small block holds it, or when at least two blocks do: a block of more
+ * than IDENTITY_SOLO_CAP (a common surname sound in a birth year, at a
+ * million persons) only corroborates.  A true duplicate almost always
+ * shares a second key (given name + birth date, sorted names, phone,
+ * e-mail).  A candidate found by one name or date key alone (a name sound
+ * with a birth year or date, the same name tokens, the date) is kept only
+ * when its sketch is plausible (sketch.h: names alike, birth date not far
+ * off): most such candidates share nothing but that key, and scoring one
+ * costs opening its sealed profile. */
+static void s_select(s_cands_t *c, uint64_t qsketch)
+{
     if (c->n == 0)
-        return 0; /* ids may be NULL: qsort must not see it */
+        return; /* ids may be NULL: qsort must not see it */
     qsort(c->ids, c->n, sizeof *c->ids, s_cmp_cand);
     size_t w = 0;
     for (size_t i = 0; i < c->n;) {
@@ -393,6 +373,39 @@ static int s_candidates(store_txn_t *t, const s_keys_t *ks, uint64_t qsketch, s_
         c->ids[w++].id = id;
     }
     c->n = w;
+}
+
+/* The candidates of a referral with blocking keys KS (see s_select). */
+static int s_candidates(store_txn_t *t, const s_keys_t *ks, uint64_t qsketch, s_cands_t *c)
+{
+    for (size_t i = 0; i < ks->n; i++) {
+        size_t before = c->n;
+        char kind = (char)ks->k[i][0];
+        c->block = 0;
+        c->overflow = false;
+        c->limit = kind == 'D' ? IDENTITY_DATE_BLOCK_CAP : IDENTITY_BLOCK_CAP;
+        /* A block over its cap is skipped without reading it: its size
+         * comes with the same B-tree descent (mdb_cursor_count). */
+        size_t size;
+        int rc = store_dups(t, STORE_IDENTITY, ks->k[i], KEY_LEN, c->limit, s_collect, c, &size);
+        if (rc != 0)
+            return rc;
+        if (c->nomem)
+            return ENOMEM;
+        if (size > c->limit || c->overflow) {
+            c->n = before;
+            s_report_capped(kind, c->limit);
+            continue;
+        }
+        uint64_t flags = 0;
+        if (c->n - before > IDENTITY_SOLO_CAP)
+            flags |= s_WEAK; /* only corroborates (s_select) */
+        if (strchr("IEP", kind))
+            flags |= s_CONTACT;
+        for (size_t j = before; j < c->n; j++)
+            c->ids[j].id |= flags;
+    }
+    s_select(c, qsketch);
     return 0;
 }
 
