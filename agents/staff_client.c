@@ -213,9 +213,10 @@ int staff_explain(const char *data_dir, const char *case_id, FILE *out, bool jso
                                                     m->evidence[k]->field, "level",
                                                     m->evidence[k]->level, "weight",
                                                     m->evidence[k]->weight));
-            json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:s, s:o}",
+            json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:s, s:o}",
                                   "partner", r->partner, "partner_ref", r->partner_ref,
                                   "verdict", m ? m->verdict : "", "code", m ? m->code : "",
+                                  "set_aside", m ? m->set_aside : "",
                                   "score", m ? m->score : 0.0, "prior", m ? m->prior : 0.0,
                                   "upper", m ? m->upper : 0.0, "lower", m ? m->lower : 0.0,
                                   "model", m ? m->model_version : "", "evidence", ev);
@@ -227,9 +228,10 @@ int staff_explain(const char *data_dir, const char *case_id, FILE *out, bool jso
         } else if (!m) {
             fprintf(out, "  %s %s: no match decision recorded\n", r->partner, r->partner_ref);
         } else {
-            fprintf(out, "  %s %s: %s%s%s  score %.2f + prior %.2f = %.2f  (link above %.1f, "
+            fprintf(out, "  %s %s: %s%s%s%s%s  score %.2f + prior %.2f = %.2f  (link above %.1f, "
                     "review above %.1f; model %s; %u candidate%s)\n",
                     r->partner, r->partner_ref, m->verdict, *m->code ? " / " : "", m->code,
+                    *m->set_aside ? " / another person: " : "", m->set_aside,
                     m->score, m->prior, m->score + m->prior, m->upper, m->lower,
                     m->model_version, m->candidates, m->candidates == 1 ? "" : "s");
             for (size_t k = 0; k < m->n_evidence; k++)

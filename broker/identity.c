@@ -620,6 +620,12 @@ int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_
     double link_score = 0, best_score = -1e9;
     bool best_ine_conflict = false;
     linkage_evidence_t ev[LINKAGE_NFIELDS], link_ev[LINKAGE_NFIELDS], best_ev[LINKAGE_NFIELDS];
+    /* The best candidate set aside as another person (twins, siblings),
+     * and why: a NEW verdict is explained by it when it scored highest. */
+    uint64_t aside_id = 0;
+    double aside_score = -1e9;
+    const char *aside_why = NULL;
+    linkage_evidence_t aside_ev[LINKAGE_NFIELDS];
     /* The linkable candidates, for the remembered review decisions. */
     linkable_ids = cands.n ? malloc(cands.n * sizeof *linkable_ids) : NULL;
     if (cands.n && !linkable_ids) {
@@ -653,8 +659,15 @@ int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_
              level[LINKAGE_GIVEN] == LINKAGE_NAME_JW70) &&
             !ine_agree && (rc = s_distinct_given(t, &q, &c, persons, &distinct)) != 0)
             goto done;
-        if ((level[LINKAGE_GIVEN] == LINKAGE_NAME_OTHER || distinct) && !ine_agree)
+        if ((level[LINKAGE_GIVEN] == LINKAGE_NAME_OTHER || distinct) && !ine_agree) {
+            if (score > aside_score) {
+                aside_id = cands.ids[i].id;
+                aside_score = score;
+                aside_why = distinct ? "distinct_given_names" : "given_names_differ";
+                memcpy(aside_ev, ev, sizeof ev);
+            }
             continue;
+        }
         if (score >= upper && s_surname_ok(level[LINKAGE_SURNAME]) &&
             s_given_ok(level[LINKAGE_GIVEN]) && s_date_ok(level[LINKAGE_BIRTH_DATE]) &&
             !ine_conflict) {
@@ -709,6 +722,10 @@ int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_
                                          : "possible_match");
         } else if (ine_id) {
             s_possible(out, ine_id, "same_ine");
+        }
+        if (out->verdict == IDENTITY_NEW && aside_id && aside_score > best_score) {
+            s_explain(out, aside_id, aside_score, aside_ev);
+            snprintf(out->aside, sizeof out->aside, "%s", aside_why);
         }
     }
 done:
@@ -852,6 +869,7 @@ void identity_decision_msg(const identity_result_t *r, Relais__Store__MatchEvide
     out->score = r->score;
     out->prior = r->prior;
     out->candidates = r->candidates;
+    out->set_aside = (char *)r->aside;
     if (s_model) {
         out->upper = linkage_model_upper(s_model);
         out->lower = linkage_model_lower(s_model);

@@ -123,6 +123,9 @@ typedef struct {
                    * model's thresholds (linkage.h) */
     linkage_evidence_t evidence[LINKAGE_NFIELDS];
     unsigned candidates; /* how many were scored */
+    /* NEW explained by a candidate set aside as another person: why
+     * ("given_names_differ", "distinct_given_names"); else "". */
+    char aside[24];
 } identity_result_t;
 
 /* Reads DATA_DIR/data.key, creating it when missing (datakey_init: the

@@ -37,9 +37,10 @@ static void s_usage(FILE *out)
     fprintf(out,
             "Usage: relais-admin [--data DIR] [--config FILE] [--json] COMMAND [ARGS]\n"
             "\n"
-            "The programme team's tool.  It only reads the broker's data: the broker can\n"
-            "keep running, and nothing you do here changes a case.  No command shows a\n"
-            "young person's name, birth date, contact details or notes: only ids.\n"
+            "The programme team's tool.  The commands below only read the broker's data\n"
+            "(the broker can keep running); the decisions further down are sent to the\n"
+            "broker, which alone changes cases.  No command shows a young person's name,\n"
+            "birth date, contact details or notes: only ids.\n"
             "\n"
             "Commands:\n"
             "  backup DEST     copy the data into DEST, a new (or empty) directory, then\n"

@@ -315,8 +315,17 @@ Test(review, relais_admin_review_commands_and_explain)
     cr_assert_eq(s_admin("review list", &out), 0, "%s", out);
     cr_assert(strstr(out, "0 possible matches awaiting a decision"), "%s", out);
     free(out);
+    /* Her twin brother: a new person, and explain says who he was not. */
+    char *c3 = s_submit(rect, "AD-3", "Moreau", "Julien", "2004-09-01", NULL,
+                        RELAIS__V1__ACK_STATUS__ACK_ACCEPTED);
+    cr_assert_str_neq(c3, c1);
     /* explain reads the decision and its evidence from the store. */
     harness_stop(&B);
+    snprintf(args, sizeof args, "explain %s", c3);
+    cr_assert_eq(s_admin(args, &out), 0, "%s", out);
+    cr_assert(strstr(out, "AD-3: new / another person: given_names_differ"), "%s", out);
+    free(out);
+    free(c3);
     snprintf(args, sizeof args, "explain %s", c1);
     cr_assert_eq(s_admin(args, &out), 0, "%s", out);
     cr_assert(strstr(out, "AD-1") && strstr(out, "surname"), "%s", out);

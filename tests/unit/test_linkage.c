@@ -324,6 +324,10 @@ Test(matcher, twins_are_not_merged)
     b.quartier = "Battant";
     identity_result_t r = s_match(&b);
     cr_expect_eq(r.verdict, IDENTITY_NEW);
+    /* Explained: the sister was looked at and set aside. */
+    cr_expect_eq(r.candidate_id, 1);
+    cr_expect_str_eq(r.aside, "given_names_differ");
+    cr_expect_eq(r.evidence[LINKAGE_GIVEN].level, LINKAGE_NAME_OTHER);
 }
 
 Test(matcher, siblings_sharing_a_family_phone_are_not_merged)
@@ -506,10 +510,13 @@ Test(matcher, twins_with_two_attested_given_names_are_new_persons)
     cr_expect_eq(r.evidence[LINKAGE_GIVEN].level, LINKAGE_NAME_JW88);
     cr_expect_eq(r.verdict, IDENTITY_POSSIBLE, "few persons known: the team decides");
 
+    cr_expect_str_eq(r.aside, "");
     s_fill(1200);
     r = s_match(&twin);
     cr_expect_eq(r.candidates, 1);
     cr_expect_eq(r.verdict, IDENTITY_NEW);
+    cr_expect_eq(r.candidate_id, 1);
+    cr_expect_str_eq(r.aside, "distinct_given_names");
 
     Relais__V1__Person b = s_person("Perrin", "Lina", "2004-08-09");
     b.phone = "0622334455";
