@@ -901,6 +901,12 @@ static int s_collect(void *arg, const MDB_val *key, const MDB_val *val)
     return 0;
 }
 
+/* The UTC calendar day of unix time T (floor, also before 1970). */
+static int64_t s_day(int64_t t)
+{
+    return t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+}
+
 int cases_escalate(cases_t *self, store_txn_t *t, int64_t now, size_t *reminded,
                    size_t *rerouted)
 {
@@ -914,7 +920,9 @@ int cases_escalate(cases_t *self, store_txn_t *t, int64_t now, size_t *reminded,
         case_rec_t *rec;
         if ((rc = s_case_load(t, ids.ids[i], &rec)) != 0)
             break;
-        int64_t waited = (now - rec->routed_at) / 86400;
+        /* Calendar days (UTC), not 24-hour periods: a case routed on the
+         * 20th is reminded on the 30th, whatever the hour of either. */
+        int64_t waited = s_day(now) - s_day(rec->routed_at);
         if (rec->state != RELAIS__V1__CASE_STATE__CASE_ROUTED) {
             /* accepted: nothing to chase */
         } else if (waited >= self->cfg->reroute_days) {

@@ -106,7 +106,9 @@ void cases_clear(Relais__V1__Cases *out);
  * gets one reminder (an event to its referrers, a log line for the
  * structure and the programme team); unanswered for reroute_days it is
  * declined on the structure's behalf with reason "no_answer" and re-routed
- * (never to a structure that declined it).  NOW is unix seconds.  Counts
+ * (never to a structure that declined it).  Days are calendar days (UTC)
+ * from the routing day: routed on the 20th, reminded from the 30th on,
+ * whatever the hour.  NOW is unix seconds.  Counts
  * what it did in *REMINDED and *REROUTED.  Cost: O(open cases). */
 int cases_escalate(cases_t *self, store_txn_t *t, int64_t now, size_t *reminded,
                    size_t *rerouted);
