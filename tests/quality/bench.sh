@@ -14,6 +14,7 @@ runs=${1:-5}
 sizes=${SIZES:-"10000 100000 1000000"}
 work=${WORK:-/var/tmp/relais-quality}
 mkdir -p "$work"
+deploy/deps.sh
 cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-rel -j"$(nproc)" >/dev/null
 bench=build-rel/tests/bench_matching
