@@ -10,12 +10,14 @@
 #include "relais_store.pb-c.h"
 
 #include <criterion/criterion.h>
+#include <sodium.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 static void setup(void)
 {
+    cr_assert_geq(sodium_init(), 0);
     unsigned char key[SEAL_KEY_LEN];
     for (size_t i = 0; i < sizeof key; i++)
         key[i] = (unsigned char)(i * 7 + 1);

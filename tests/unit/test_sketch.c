@@ -8,6 +8,7 @@
 #include "sketch.h"
 
 #include <criterion/criterion.h>
+#include <sodium.h>
 #include <string.h>
 
 static unsigned char s_key[LINKAGE_KEY_LEN];
@@ -22,6 +23,13 @@ static uint64_t s_sketch(const char *last, const char *first, const char *birth)
     cr_assert_eq(linkage_profile_build(&p, s_key, &prof), 0);
     return sketch_of(&prof);
 }
+
+static void setup(void)
+{
+    cr_assert_geq(sodium_init(), 0);
+}
+
+TestSuite(sketch, .init = setup);
 
 /* Every assertion under 32 different keys: the bit of a letter pair is
  * keyed, so a case that passes by luck of one key would show here. */
