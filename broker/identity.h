@@ -84,11 +84,12 @@
  *
  *  Thread-safety: identity_init / identity_set_key / identity_load_model
  *  at start, before any match; matches then only read the module state.
- *  Cost: about 6 to 8 index look-ups (one B-tree descent each), and per
- *  scored candidate one profile read and decryption and a few
- *  Jaro-Winkler calls (about 1 at 10,000 persons, 3.5 at a million); two
- *  frequency reads when a name agrees exactly (see README "Matching
- *  quality" for measured times).
+ *  Cost: 6 to 8 index look-ups (one B-tree descent each); about 1
+ *  candidate scored at 10,000 persons and 4 at a million, each one profile
+ *  read, one decryption and a few Jaro-Winkler calls; two name-frequency
+ *  reads once a candidate agrees exactly on a name, two more for a
+ *  candidate whose given name is alike but not the same (see README
+ *  "Matching quality" for measured times).
  */
 #ifndef RELAIS_IDENTITY_H
 #define RELAIS_IDENTITY_H
