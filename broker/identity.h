@@ -83,7 +83,9 @@
  *    'p' + u64 person id           -> relais.store.MatchProfile
  *
  *  Thread-safety: identity_init / identity_set_key / identity_load_model
- *  at start, before any match; matches then only read the module state.
+ *  at start, before any match.  identity_match and identity_index keep a
+ *  one-entry profile memo and the capped-block counters: one thread at a
+ *  time (the broker's single loop).
  *  Cost: 6 to 8 index look-ups (one B-tree descent each); about 1
  *  candidate scored at 10,000 persons and 4 at a million, each one profile
  *  read, one decryption and a few Jaro-Winkler calls; two name-frequency
