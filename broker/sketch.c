@@ -120,13 +120,14 @@ double sketch_names(uint64_t a, uint64_t b)
 
 bool sketch_plausible(uint64_t q, uint64_t c)
 {
-    if (sketch_names(q, c) < SKETCH_NAMES_MIN)
+    double names = sketch_names(q, c);
+    if (names < SKETCH_NAMES_MIN)
         return false;
     uint64_t qd = q >> DATE_SHIFT, cd = c >> DATE_SHIFT;
-    if (!qd || !cd)
+    if (!qd || !cd || qd == cd)
         return true;
     char a[11], b[11];
     s_date_unpack(qd, a);
     s_date_unpack(cd, b);
-    return linkage_date_level(a, b) != LINKAGE_DATE_OTHER;
+    return linkage_date_level(a, b) != LINKAGE_DATE_OTHER && names >= SKETCH_NAMES_MIN_DATE_OFF;
 }
