@@ -419,45 +419,18 @@ static void s_freq_key(char tag, const char *name, unsigned char out[KEY_LEN])
 
 static int s_u64_get(store_txn_t *t, const void *key, size_t klen, uint64_t *out)
 {
-    MDB_val v;
-    *out = 0;
-    int rc = store_get(t, STORE_LINKAGE, key, klen, &v);
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc != 0)
-        return rc;
-    if (v.mv_size != 8)
-        return MDB_CORRUPTED;
-    *out = store_u64_decode(v.mv_data);
-    return 0;
+    return store_u64_get(t, STORE_LINKAGE, key, klen, out);
 }
 
-/* Counter KEY minus one; at zero the key goes (no trace of a name nobody
- * carries any more). */
-static int s_u64_sub(store_txn_t *t, const void *key, size_t klen)
+/* Adds DELTA to counter KEY; at zero the key goes (no trace of a name
+ * nobody carries any more). */
+static int s_u64_count(store_txn_t *t, const void *key, size_t klen, int64_t delta)
 {
     uint64_t n;
-    unsigned char buf[8];
-    int rc = s_u64_get(t, key, klen, &n);
-    if (rc != 0)
-        return rc;
-    if (n <= 1) {
-        rc = store_del(t, STORE_LINKAGE, key, klen, NULL, 0);
-        return rc == MDB_NOTFOUND ? 0 : rc;
-    }
-    store_u64_encode(n - 1, buf);
-    return store_put(t, STORE_LINKAGE, key, klen, buf, 8, 0);
-}
-
-static int s_u64_add(store_txn_t *t, const void *key, size_t klen)
-{
-    uint64_t n;
-    unsigned char buf[8];
-    int rc = s_u64_get(t, key, klen, &n);
-    if (rc != 0)
-        return rc;
-    store_u64_encode(n + 1, buf);
-    return store_put(t, STORE_LINKAGE, key, klen, buf, 8, 0);
+    int rc = store_u64_add(t, STORE_LINKAGE, key, klen, delta, &n);
+    if (rc == 0 && n == 0 && (rc = store_del(t, STORE_LINKAGE, key, klen, NULL, 0)) == MDB_NOTFOUND)
+        rc = 0;
+    return rc;
 }
 
 /* Share of persons carrying the query's surname / first given name, or 0
@@ -808,14 +781,14 @@ int identity_index(store_txn_t *t, uint64_t person_id, const Relais__V1__Person 
 
     /* Term frequencies: the surname as written, each given name. */
     s_freq_key('s', prof.surnames[0], k);
-    if ((rc = s_u64_add(t, k, KEY_LEN)) != 0)
+    if ((rc = s_u64_count(t, k, KEY_LEN, 1)) != 0)
         return rc;
     for (size_t i = 0; i < prof.n_given; i++) {
         s_freq_key('g', prof.given[i], k);
-        if ((rc = s_u64_add(t, k, KEY_LEN)) != 0)
+        if ((rc = s_u64_count(t, k, KEY_LEN, 1)) != 0)
             return rc;
     }
-    return s_u64_add(t, "npersons", 8);
+    return s_u64_count(t, "npersons", 8, 1);
 }
 
 int identity_forget(store_txn_t *t, uint64_t person_id)
@@ -843,14 +816,14 @@ int identity_forget(store_txn_t *t, uint64_t person_id)
     /* The name counts identity_index added. */
     unsigned char k[KEY_LEN];
     s_freq_key('s', prof.surnames[0], k);
-    if ((rc = s_u64_sub(t, k, KEY_LEN)) != 0)
+    if ((rc = s_u64_count(t, k, KEY_LEN, -1)) != 0)
         return rc;
     for (size_t i = 0; i < prof.n_given; i++) {
         s_freq_key('g', prof.given[i], k);
-        if ((rc = s_u64_sub(t, k, KEY_LEN)) != 0)
+        if ((rc = s_u64_count(t, k, KEY_LEN, -1)) != 0)
             return rc;
     }
-    if ((rc = s_u64_sub(t, "npersons", 8)) != 0)
+    if ((rc = s_u64_count(t, "npersons", 8, -1)) != 0)
         return rc;
     return store_del(t, STORE_LINKAGE, pkey, sizeof pkey, NULL, 0);
 }

@@ -276,14 +276,13 @@ size_t store_key2(char *out, size_t outlen, const char *a, const char *b)
     return la + 1 + lb;
 }
 
-int store_counter_get(store_txn_t *t, const char *name, uint64_t *out)
+int store_u64_get(store_txn_t *t, store_db_t db, const void *key, size_t klen, uint64_t *out)
 {
     MDB_val v;
-    int rc = store_get(t, STORE_META, name, strlen(name), &v);
-    if (rc == MDB_NOTFOUND) {
-        *out = 0;
+    *out = 0;
+    int rc = store_get(t, db, key, klen, &v);
+    if (rc == MDB_NOTFOUND)
         return 0;
-    }
     if (rc != 0)
         return rc;
     if (v.mv_size != 8)
@@ -292,10 +291,11 @@ int store_counter_get(store_txn_t *t, const char *name, uint64_t *out)
     return 0;
 }
 
-int store_counter_add(store_txn_t *t, const char *name, int64_t delta, uint64_t *out)
+int store_u64_add(store_txn_t *t, store_db_t db, const void *key, size_t klen, int64_t delta,
+                  uint64_t *out)
 {
     uint64_t cur;
-    int rc = store_counter_get(t, name, &cur);
+    int rc = store_u64_get(t, db, key, klen, &cur);
     if (rc != 0)
         return rc;
     if (delta < 0 && (uint64_t)(-delta) > cur)
@@ -304,10 +304,20 @@ int store_counter_add(store_txn_t *t, const char *name, int64_t delta, uint64_t 
         cur = (uint64_t)((int64_t)cur + delta);
     unsigned char buf[8];
     store_u64_encode(cur, buf);
-    rc = store_put(t, STORE_META, name, strlen(name), buf, 8, 0);
+    rc = store_put(t, db, key, klen, buf, 8, 0);
     if (rc == 0 && out)
         *out = cur;
     return rc;
+}
+
+int store_counter_get(store_txn_t *t, const char *name, uint64_t *out)
+{
+    return store_u64_get(t, STORE_META, name, strlen(name), out);
+}
+
+int store_counter_add(store_txn_t *t, const char *name, int64_t delta, uint64_t *out)
+{
+    return store_u64_add(t, STORE_META, name, strlen(name), delta, out);
 }
 
 int store_counter_next(store_txn_t *t, const char *name, uint64_t *out)

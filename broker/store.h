@@ -120,9 +120,16 @@ int store_get_msg(store_txn_t *t, store_db_t db, const void *key, size_t klen,
 int store_put_msg(store_txn_t *t, store_db_t db, const void *key, size_t klen,
                   const ProtobufCMessage *msg);
 
-/* meta counters.  store_counter_get: 0 when absent.  store_counter_add
- * adds DELTA (never below 0) and returns the new value in *OUT (may be
- * NULL).  store_counter_next: adds 1, returns the new value (first is 1). */
+/* u64 counters (8 bytes, big-endian) under KEY in DB.  store_u64_get: 0
+ * when absent, MDB_CORRUPTED when the value is not 8 bytes.
+ * store_u64_add adds DELTA (never below 0) and returns the new value in
+ * *OUT (may be NULL). */
+int store_u64_get(store_txn_t *t, store_db_t db, const void *key, size_t klen, uint64_t *out);
+int store_u64_add(store_txn_t *t, store_db_t db, const void *key, size_t klen, int64_t delta,
+                  uint64_t *out);
+
+/* meta counters, named: store_u64_get / store_u64_add in STORE_META.
+ * store_counter_next: adds 1, returns the new value (first is 1). */
 int store_counter_get(store_txn_t *t, const char *name, uint64_t *out);
 int store_counter_add(store_txn_t *t, const char *name, int64_t delta, uint64_t *out);
 int store_counter_next(store_txn_t *t, const char *name, uint64_t *out);
