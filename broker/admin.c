@@ -29,6 +29,7 @@
  *  reader (route_load, feed_last_seq) it is used.
  */
 #include "admin.h"
+#include "errbuf.h"
 
 #include "allowance.h"
 #include "clock.h"
@@ -64,17 +65,6 @@ typedef Relais__Store__ReferralRecord referral_rec_t;
 static store_t *s_open(const char *dir, char *err, size_t errlen)
 {
     return store_open(dir, 0, true, err, errlen);
-}
-
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
 }
 
 /* ---- records ---------------------------------------------------------- */
@@ -624,7 +614,7 @@ static int s_verify_dir(const char *dir, const config_t *cfg, json_t **out, char
     if (!store)
         return -1;
     if ((v.problems = json_array()) == NULL) {
-        s_fail(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         goto cleanup;
     }
     if ((v.rc = store_begin(store, false, NULL, &t)) != 0)
@@ -671,7 +661,7 @@ static int s_verify_dir(const char *dir, const config_t *cfg, json_t **out, char
                        (json_int_t)v.n_identity, "feeds", (json_int_t)v.n_feeds, "feed_events",
                        (json_int_t)v.n_events, "waitlist_entries", (json_int_t)v.n_waitlist);
     if (!result) {
-        s_fail(err, errlen, "cannot build the report (out of memory, or %s is not UTF-8)", dir);
+        errbuf_set(err, errlen, "cannot build the report (out of memory, or %s is not UTF-8)", dir);
         goto cleanup;
     }
     *out = result;
@@ -680,9 +670,9 @@ static int s_verify_dir(const char *dir, const config_t *cfg, json_t **out, char
 
 store_error:
     if (v.rc == ENOMEM)
-        s_fail(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
     else
-        s_fail(err, errlen, "cannot read store %s: %s", dir, store_strerror(v.rc));
+        errbuf_set(err, errlen, "cannot read store %s: %s", dir, store_strerror(v.rc));
 cleanup:
     store_abort(&t);
     json_decref(v.problems);
@@ -737,7 +727,7 @@ int admin_verify(const char *store_dir, const config_t *cfg, FILE *report, bool 
         s_print_verify(r, report);
     json_decref(r);
     if (status != 0)
-        s_fail(err, errlen, "cannot write the report");
+        errbuf_set(err, errlen, "cannot write the report");
     return status;
 }
 
@@ -752,24 +742,24 @@ static int s_prepare_dest(const char *dest, bool *created, char *err, size_t err
     *created = false;
     if (stat(dest, &st) != 0) {
         if (errno != ENOENT)
-            return s_fail(err, errlen, "cannot use %s: %s", dest, strerror(errno));
+            return errbuf_set(err, errlen, "cannot use %s: %s", dest, strerror(errno));
         if (mkdir(dest, 0700) != 0)
-            return s_fail(err, errlen, "cannot create %s: %s", dest, strerror(errno));
+            return errbuf_set(err, errlen, "cannot create %s: %s", dest, strerror(errno));
         *created = true;
         return 0;
     }
     if (!S_ISDIR(st.st_mode))
-        return s_fail(err, errlen, "%s exists and is not a directory", dest);
+        return errbuf_set(err, errlen, "%s exists and is not a directory", dest);
     DIR *d = opendir(dest);
     if (!d)
-        return s_fail(err, errlen, "cannot read %s: %s", dest, strerror(errno));
+        return errbuf_set(err, errlen, "cannot read %s: %s", dest, strerror(errno));
     struct dirent *e;
     bool empty = true;
     while (empty && (e = readdir(d)) != NULL)
         empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
     closedir(d);
     if (!empty)
-        return s_fail(err, errlen, "%s is not empty: a backup goes into a new or empty directory",
+        return errbuf_set(err, errlen, "%s is not empty: a backup goes into a new or empty directory",
                       dest);
     return 0;
 }
@@ -792,7 +782,7 @@ int admin_backup(const char *store_dir, const char *dest_dir, const config_t *cf
     rc = store_copy(store, dest_dir, true);
     store_close(&store);
     if (rc != 0) {
-        s_fail(err, errlen, "cannot copy %s to %s: %s", store_dir, dest_dir, store_strerror(rc));
+        errbuf_set(err, errlen, "cannot copy %s to %s: %s", store_dir, dest_dir, store_strerror(rc));
         goto undo;
     }
     snprintf(path, sizeof path, "%s/data.mdb", dest_dir);
@@ -823,7 +813,7 @@ int admin_backup(const char *store_dir, const char *dest_dir, const config_t *cf
         status = 0;
     }
     if (status != 0)
-        s_fail(err, errlen, "cannot write the report");
+        errbuf_set(err, errlen, "cannot write the report");
     json_decref(doc);
     json_decref(verify);
     return status;
@@ -931,7 +921,7 @@ int admin_budget(const char *store_dir, const config_t *cfg, FILE *out, bool jso
         (rc = store_scan(&t, STORE_CASES, "", 0, NULL, 0, s_budget_case, &bs)) != 0 ||
         (rc = store_scan(&t, STORE_WAITLIST, "", 0, NULL, 0, s_count_one, &b.waitlist_entries)) !=
             0) {
-        s_fail(err, errlen, "cannot read store %s: %s", store_dir, store_strerror(rc));
+        errbuf_set(err, errlen, "cannot read store %s: %s", store_dir, store_strerror(rc));
         goto cleanup;
     }
     b.reserved_eur = b.reserved_places * b.place_eur;
@@ -956,7 +946,7 @@ int admin_budget(const char *store_dir, const config_t *cfg, FILE *out, bool jso
                 b.counter_committed_cents == (uint64_t)b.committed_cents &&
                 b.waitlist_len == b.waitlist_entries);
         if (!doc || s_dump(doc, out) != 0)
-            status = s_fail(err, errlen, "cannot write the report");
+            status = errbuf_set(err, errlen, "cannot write the report");
     } else if (out) {
         s_print_budget(&b, cfg, out);
     }
@@ -1056,7 +1046,7 @@ int admin_cases(const char *store_dir, FILE *out, bool json, const admin_case_fi
     if (!store)
         return -1;
     if (json && !(l.list = json_array())) {
-        s_fail(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         goto cleanup;
     }
     if (out && !json)
@@ -1065,7 +1055,7 @@ int admin_cases(const char *store_dir, FILE *out, bool json, const admin_case_fi
     if ((rc = store_begin(store, false, NULL, &t)) != 0 ||
         (rc = store_scan(&t, STORE_CASES, "", 0, NULL, 0, s_cases_one, &l)) != 0 ||
         (rc = l.rc) != 0) {
-        s_fail(err, errlen, "cannot read store %s: %s", store_dir,
+        errbuf_set(err, errlen, "cannot read store %s: %s", store_dir,
                rc == ENOMEM ? "out of memory" : store_strerror(rc));
         goto cleanup;
     }
@@ -1073,7 +1063,7 @@ int admin_cases(const char *store_dir, FILE *out, bool json, const admin_case_fi
     if (out && json) {
         doc = json_pack("{s:I, s:O}", "count", (json_int_t)l.count, "cases", l.list);
         if (!doc || s_dump(doc, out) != 0)
-            status = s_fail(err, errlen, "cannot write the listing");
+            status = errbuf_set(err, errlen, "cannot write the listing");
     } else if (out) {
         fprintf(out, "%zu case%s\n", l.count, l.count == 1 ? "" : "s");
     }

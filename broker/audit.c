@@ -9,6 +9,7 @@
  *      relais_store.proto), and for access-report also "person_cases".
  */
 #include "audit.h"
+#include "errbuf.h"
 
 #include "clock.h"
 #include "date.h"
@@ -72,17 +73,6 @@ typedef struct {
     size_t count;
     int rc;
 } s_scan_t;
-
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static bool s_wanted(const s_scan_t *s, const Relais__Store__AuditRecord *r)
 {
@@ -168,7 +158,7 @@ static int s_scan(store_txn_t *t, s_scan_t *s, json_t *extra, char *err, size_t 
 {
     if (s->json && !(s->records = json_array())) {
         json_decref(extra);
-        return s_fail(err, errlen, "out of memory");
+        return errbuf_set(err, errlen, "out of memory");
     }
     int rc = store_scan(t, STORE_AUDIT, "", 0, NULL, 0, s_each, s);
     if (rc == 0)
@@ -176,7 +166,7 @@ static int s_scan(store_txn_t *t, s_scan_t *s, json_t *extra, char *err, size_t 
     if (rc != 0) {
         json_decref(s->records);
         json_decref(extra);
-        return s_fail(err, errlen, "cannot read the audit log: %s",
+        return errbuf_set(err, errlen, "cannot read the audit log: %s",
                       rc == EINVAL ? "a record is unreadable" : store_strerror(rc));
     }
     if (s->json) {
@@ -187,7 +177,7 @@ static int s_scan(store_txn_t *t, s_scan_t *s, json_t *extra, char *err, size_t 
         fputc('\n', s->out);
         json_decref(doc);
         if (w != 0)
-            return s_fail(err, errlen, "cannot write the output");
+            return errbuf_set(err, errlen, "cannot write the output");
     } else {
         fprintf(s->out, "%zu record(s)\n", s->count);
     }
@@ -201,7 +191,7 @@ static store_t *s_open(const char *dir, store_txn_t *t, char *err, size_t errlen
         return NULL;
     int rc = store_begin(store, false, NULL, t);
     if (rc != 0) {
-        s_fail(err, errlen, "cannot read %s: %s", dir, store_strerror(rc));
+        errbuf_set(err, errlen, "cannot read %s: %s", dir, store_strerror(rc));
         store_close(&store);
     }
     return store;
@@ -214,7 +204,7 @@ int audit_print(const char *store_dir, FILE *out, bool json, const char *case_id
     if (since) {
         date_t d;
         if (!date_parse_any(since, &d))
-            return s_fail(err, errlen, "--since '%s' is not a day (YYYY-MM-DD)", since);
+            return errbuf_set(err, errlen, "--since '%s' is not a day (YYYY-MM-DD)", since);
         s.since = date_to_days(d) * 86400;
     } else {
         s.since = INT64_MIN;
@@ -245,7 +235,7 @@ int audit_access_report(const char *store_dir, FILE *out, bool json, const char 
     int lrc = store_get_msg(&t, STORE_CASES, case_id, strlen(case_id),
                             &relais__store__case_record__descriptor, (ProtobufCMessage **)&c);
     if (lrc != 0) {
-        s_fail(err, errlen, "case %s: %s", case_id,
+        errbuf_set(err, errlen, "case %s: %s", case_id,
                lrc == MDB_NOTFOUND ? "no such case" : store_strerror(lrc));
         goto done;
     }
@@ -254,7 +244,7 @@ int audit_access_report(const char *store_dir, FILE *out, bool json, const char 
     lrc = store_get_msg(&t, STORE_PERSONS, pkey, 8, &relais__store__person_record__descriptor,
                         (ProtobufCMessage **)&p);
     if (lrc != 0 && lrc != MDB_NOTFOUND) {
-        s_fail(err, errlen, "case %s: %s", case_id, store_strerror(lrc));
+        errbuf_set(err, errlen, "case %s: %s", case_id, store_strerror(lrc));
         goto done;
     }
     /* Every case of the person; when the person record is gone (erased),
@@ -270,7 +260,7 @@ int audit_access_report(const char *store_dir, FILE *out, bool json, const char 
         json_t *cases = json_array();
         if (!(extra = json_object()) || !cases) {
             json_decref(cases);
-            s_fail(err, errlen, "out of memory");
+            errbuf_set(err, errlen, "out of memory");
             goto done;
         }
         for (size_t i = 0; i < s.n_case_ids; i++)

@@ -7,6 +7,7 @@
  *  file is good.
  */
 #include "auth.h"
+#include "errbuf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -20,17 +21,6 @@ struct auth_t {
     auth_entry_t *entries;
     size_t n;
 };
-
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 const char *auth_role_name(auth_role_t role)
 {
@@ -81,7 +71,7 @@ static int s_parse(const auth_t *self, auth_entry_t **out, size_t *n_out, char *
 {
     FILE *f = fopen(self->path, "r");
     if (!f)
-        return s_fail(err, errlen, "%s: %s", self->path, strerror(errno));
+        return errbuf_set(err, errlen, "%s: %s", self->path, strerror(errno));
     auth_entry_t *entries = NULL;
     size_t n = 0, cap = 0;
     char *line = NULL;
@@ -104,36 +94,36 @@ static int s_parse(const auth_t *self, auth_entry_t **out, size_t *n_out, char *
         else if (strcmp(role, "staff") == 0)
             e.role = AUTH_STAFF;
         else {
-            s_fail(err, errlen, "%s:%d: unknown role '%.40s' (partner, coordinator or staff)",
+            errbuf_set(err, errlen, "%s:%d: unknown role '%.40s' (partner, coordinator or staff)",
                    self->path, lineno, role);
             goto done;
         }
         if (!id || !key) {
-            s_fail(err, errlen, "%s:%d: expected '%s ID KEY'", self->path, lineno, role);
+            errbuf_set(err, errlen, "%s:%d: expected '%s ID KEY'", self->path, lineno, role);
             goto done;
         }
         if (!s_word_ok(id)) {
-            s_fail(err, errlen, "%s:%d: bad id '%.40s'", self->path, lineno, id);
+            errbuf_set(err, errlen, "%s:%d: bad id '%.40s'", self->path, lineno, id);
             goto done;
         }
         if (e.role == AUTH_PARTNER && !config_partner(self->cfg, id)) {
-            s_fail(err, errlen, "%s:%d: '%s' is not a configured partner", self->path, lineno,
+            errbuf_set(err, errlen, "%s:%d: '%s' is not a configured partner", self->path, lineno,
                    id);
             goto done;
         }
         if (e.role == AUTH_COORDINATOR && !config_structure(self->cfg, id)) {
-            s_fail(err, errlen, "%s:%d: '%s' is not a configured structure", self->path, lineno,
+            errbuf_set(err, errlen, "%s:%d: '%s' is not a configured structure", self->path, lineno,
                    id);
             goto done;
         }
         if (!keyfile_z85_ok(key)) {
-            s_fail(err, errlen, "%s:%d: bad key (40 Z85 characters expected, as in a .pub file)",
+            errbuf_set(err, errlen, "%s:%d: bad key (40 Z85 characters expected, as in a .pub file)",
                    self->path, lineno);
             goto done;
         }
         for (size_t i = 0; i < n; i++)
             if (strcmp(entries[i].key, key) == 0) {
-                s_fail(err, errlen, "%s:%d: this key is already listed on line %d (one key, "
+                errbuf_set(err, errlen, "%s:%d: this key is already listed on line %d (one key, "
                        "one identity)", self->path, lineno, entries[i].line);
                 goto done;
             }
@@ -144,7 +134,7 @@ static int s_parse(const auth_t *self, auth_entry_t **out, size_t *n_out, char *
             size_t ncap = cap ? cap * 2 : 16;
             auth_entry_t *grown = realloc(entries, ncap * sizeof *grown);
             if (!grown) {
-                s_fail(err, errlen, "out of memory");
+                errbuf_set(err, errlen, "out of memory");
                 goto done;
             }
             entries = grown;
@@ -153,7 +143,7 @@ static int s_parse(const auth_t *self, auth_entry_t **out, size_t *n_out, char *
         entries[n++] = e;
     }
     if (ferror(f)) {
-        s_fail(err, errlen, "%s: %s", self->path, strerror(errno));
+        errbuf_set(err, errlen, "%s: %s", self->path, strerror(errno));
         goto done;
     }
     rc = 0;

@@ -6,6 +6,7 @@
  *  line, never its content.
  */
 #include "keyfile.h"
+#include "errbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,17 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
-
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 bool keyfile_z85_ok(const char *s)
 {
@@ -44,7 +34,7 @@ int keyfile_generate(keyfile_pair_t *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     if (zmq_curve_keypair(out->public_z85, out->secret_z85) != 0)
-        return s_fail(err, errlen, "cannot make a key pair: %s (libzmq without CURVE?)",
+        return errbuf_set(err, errlen, "cannot make a key pair: %s (libzmq without CURVE?)",
                       zmq_strerror(errno));
     return 0;
 }
@@ -54,7 +44,7 @@ static int s_write_new(const char *path, mode_t mode, const char *text, char *er
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0)
-        return s_fail(err, errlen, "%s: %s%s", path, strerror(errno),
+        return errbuf_set(err, errlen, "%s: %s%s", path, strerror(errno),
                       errno == EEXIST ? " (remove it first: a key is never overwritten)" : "");
     /* The umask may have made it stricter; never looser than MODE. */
     size_t len = strlen(text);
@@ -62,11 +52,11 @@ static int s_write_new(const char *path, mode_t mode, const char *text, char *er
         int e = errno;
         close(fd);
         unlink(path);
-        return s_fail(err, errlen, "%s: %s", path, strerror(e));
+        return errbuf_set(err, errlen, "%s: %s", path, strerror(e));
     }
     if (close(fd) != 0) {
         unlink(path);
-        return s_fail(err, errlen, "%s: %s", path, strerror(errno));
+        return errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
     }
     return 0;
 }
@@ -75,7 +65,7 @@ int keyfile_write(const char *path, const keyfile_pair_t *pair, char *err, size_
 {
     char pub_path[4096], text[512];
     if (snprintf(pub_path, sizeof pub_path, "%s.pub", path) >= (int)sizeof pub_path)
-        return s_fail(err, errlen, "%s: path too long", path);
+        return errbuf_set(err, errlen, "%s: path too long", path);
     snprintf(text, sizeof text,
              "# relais key pair (relais-keygen).  SECRET: keep this file to yourself;\n"
              "# give only %s.pub (the public key) to the programme team.\n"
@@ -101,7 +91,7 @@ static int s_read_keys(const char *path, char pub[KEYFILE_Z85_LEN + 1],
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return s_fail(err, errlen, "%s: %s", path, strerror(errno));
+        return errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
     char line[256];
     int lineno = 0, rc = 0;
     pub[0] = sec[0] = '\0';
@@ -123,7 +113,7 @@ static int s_read_keys(const char *path, char pub[KEYFILE_Z85_LEN + 1],
         value += strspn(value, " \t");
         value[strcspn(value, " \t")] = '\0';
         if (!keyfile_z85_ok(value)) {
-            rc = s_fail(err, errlen, "%s:%d: not a key (40 Z85 characters expected)", path,
+            rc = errbuf_set(err, errlen, "%s:%d: not a key (40 Z85 characters expected)", path,
                         lineno);
             break;
         }
@@ -139,9 +129,9 @@ int keyfile_read_secret(const char *path, keyfile_pair_t *out, char *err, size_t
     struct stat st;
     memset(out, 0, sizeof *out);
     if (stat(path, &st) != 0)
-        return s_fail(err, errlen, "%s: %s", path, strerror(errno));
+        return errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
     if (st.st_mode & 077)
-        return s_fail(err, errlen,
+        return errbuf_set(err, errlen,
                       "%s: a secret key readable by others is refused (mode %04o): "
                       "chmod 600 %s",
                       path, (unsigned)(st.st_mode & 07777), path);
@@ -149,15 +139,15 @@ int keyfile_read_secret(const char *path, keyfile_pair_t *out, char *err, size_t
     if (s_read_keys(path, listed, out->secret_z85, true, err, errlen) != 0)
         return -1;
     if (!*out->secret_z85)
-        return s_fail(err, errlen, "%s: no secret-key line", path);
+        return errbuf_set(err, errlen, "%s: no secret-key line", path);
     if (zmq_curve_public(out->public_z85, out->secret_z85) != 0) {
         memset(out, 0, sizeof *out);
-        return s_fail(err, errlen, "%s: cannot derive the public key: %s", path,
+        return errbuf_set(err, errlen, "%s: cannot derive the public key: %s", path,
                       zmq_strerror(errno));
     }
     if (*listed && strcmp(listed, out->public_z85) != 0) {
         memset(out, 0, sizeof *out);
-        return s_fail(err, errlen, "%s: its public-key line does not match its secret key",
+        return errbuf_set(err, errlen, "%s: its public-key line does not match its secret key",
                       path);
     }
     return 0;
@@ -177,6 +167,6 @@ int keyfile_read_public(const char *arg, char out[KEYFILE_Z85_LEN + 1], char *er
     if (rc != 0)
         return -1;
     if (!*out)
-        return s_fail(err, errlen, "%s: no public key in it", arg);
+        return errbuf_set(err, errlen, "%s: no public key in it", arg);
     return 0;
 }

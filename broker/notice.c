@@ -15,6 +15,7 @@
  *  start.  Cost: one scan of that partner's feed (O(events)).
  */
 #include "notice.h"
+#include "errbuf.h"
 
 #include "clock.h"
 #include "date.h"
@@ -42,17 +43,6 @@ typedef Relais__Store__ReferralRecord referral_rec_t;
 /* The detail cases.c writes on an automatic re-route; shown without its
  * code. */
 #define NOTICE_NO_ANSWER "no_answer : "
-
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* "2 mars 2026"; "1er" for the first of the month, as French letters do. */
 static const char *s_french_day(date_t d, char out[32])
@@ -264,12 +254,12 @@ static int s_case_notice(store_txn_t *t, const config_t *cfg, const case_rec_t *
     bool waitlisted = c->state == RELAIS__V1__CASE_STATE__CASE_WAITLISTED;
     bool review = c->state == RELAIS__V1__CASE_STATE__CASE_REVIEW;
     if (!declined && !waitlisted && !review)
-        return s_fail(err, errlen,
+        return errbuf_set(err, errlen,
                       "case %s is not a refusal (state: %s): a notice is for a case declined "
                       "by every structure, waitlisted or held for review",
                       c->case_id, vocab_case_state_name(c->state));
     if (c->n_referrers == 0)
-        return s_fail(err, errlen, "case %s has no referral (check with: relais-admin verify)",
+        return errbuf_set(err, errlen, "case %s has no referral (check with: relais-admin verify)",
                       c->case_id);
     const Relais__Store__Referrer *first = c->referrers[0];
     rc = s_referral_load(t, first->partner, first->partner_ref, &r);
@@ -299,7 +289,7 @@ static int s_case_notice(store_txn_t *t, const config_t *cfg, const case_rec_t *
     status = 0;
     goto cleanup;
 store_error:
-    s_fail(err, errlen, "cannot read the store: %s", store_strerror(rc));
+    errbuf_set(err, errlen, "cannot read the store: %s", store_strerror(rc));
 cleanup:
     if (r)
         relais__store__referral_record__free_unpacked(r, NULL);
@@ -315,9 +305,9 @@ static int s_case_by_id(store_txn_t *t, const config_t *cfg, const char *case_id
     int rc = store_get_msg(t, STORE_CASES, case_id, strlen(case_id),
                            &relais__store__case_record__descriptor, (ProtobufCMessage **)&c);
     if (rc == MDB_NOTFOUND)
-        return s_fail(err, errlen, "no case %s", case_id);
+        return errbuf_set(err, errlen, "no case %s", case_id);
     if (rc != 0)
-        return s_fail(err, errlen, "cannot read case %s: %s", case_id, store_strerror(rc));
+        return errbuf_set(err, errlen, "cannot read case %s: %s", case_id, store_strerror(rc));
     int status = s_case_notice(t, cfg, c, out, err, errlen);
     relais__store__case_record__free_unpacked(c, NULL);
     return status;
@@ -332,7 +322,7 @@ static store_t *s_begin(const char *dir, store_txn_t *t, char *err, size_t errle
         return NULL;
     int rc = store_begin(store, false, NULL, t);
     if (rc != 0) {
-        s_fail(err, errlen, "cannot read store %s: %s", dir, store_strerror(rc));
+        errbuf_set(err, errlen, "cannot read store %s: %s", dir, store_strerror(rc));
         store_close(&store);
     }
     return store;
@@ -343,7 +333,7 @@ int notice_case(const char *store_dir, const config_t *cfg, const char *case_id,
 {
     store_txn_t t = {0};
     if (!case_id || !*case_id)
-        return s_fail(err, errlen, "a case id is needed");
+        return errbuf_set(err, errlen, "a case id is needed");
     store_t *store = s_begin(store_dir, &t, err, errlen);
     if (!store)
         return -1;
@@ -364,11 +354,11 @@ int notice_referral(const char *store_dir, const config_t *cfg, const char *part
         return -1;
     int rc = s_referral_load(&t, partner, partner_ref, &r);
     if (rc == MDB_NOTFOUND) {
-        s_fail(err, errlen, "no referral %s:%s", partner, partner_ref);
+        errbuf_set(err, errlen, "no referral %s:%s", partner, partner_ref);
         goto cleanup;
     }
     if (rc != 0 || !r->ack) {
-        s_fail(err, errlen, "cannot read referral %s:%s: %s", partner, partner_ref,
+        errbuf_set(err, errlen, "cannot read referral %s:%s: %s", partner, partner_ref,
                rc ? store_strerror(rc) : "no answer recorded");
         goto cleanup;
     }
@@ -378,7 +368,7 @@ int notice_referral(const char *store_dir, const config_t *cfg, const char *part
         goto cleanup;
     }
     if (r->ack->status != RELAIS__V1__ACK_STATUS__ACK_INELIGIBLE) {
-        s_fail(err, errlen,
+        errbuf_set(err, errlen,
                "referral %s:%s was answered %s: not a decision about the young person (the "
                "partner corrects the referral and sends it again)",
                partner, partner_ref, vocab_ack_status_name(r->ack->status));

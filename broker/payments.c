@@ -12,6 +12,7 @@
  *  written line by line as the scan goes.
  */
 #include "payments.h"
+#include "errbuf.h"
 
 #include "allowance.h"
 #include "date.h"
@@ -35,17 +36,6 @@ typedef struct {
     size_t unreadable; /* contracts whose dates do not parse: reported */
     int rc;
 } s_scan_t;
-
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* "1234.56" (amounts here are never negative). */
 static const char *s_eur(int64_t cents, char buf[32])
@@ -126,13 +116,13 @@ int payments_month(const char *store_dir, const config_t *cfg, int year, int mon
     if (total)
         memset(total, 0, sizeof *total);
     if (month < 1 || month > 12 || year < 1 || year > 9999)
-        return s_fail(err, errlen, "bad month %04d-%02d", year, month);
+        return errbuf_set(err, errlen, "bad month %04d-%02d", year, month);
     /* Map size 0: the one the broker recorded (see admin.c). */
     store_t *store = store_open(store_dir, 0, true, err, errlen);
     if (!store)
         return -1;
     if (format == PAYMENTS_JSON && !(s.list = json_array())) {
-        s_fail(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         goto cleanup;
     }
     if (out && format == PAYMENTS_CSV)
@@ -145,7 +135,7 @@ int payments_month(const char *store_dir, const config_t *cfg, int year, int mon
     if ((rc = store_begin(store, false, NULL, &t)) != 0 ||
         (rc = store_scan(&t, STORE_CASES, "", 0, NULL, 0, s_case_one, &s)) != 0 ||
         (rc = s.rc) != 0) {
-        s_fail(err, errlen, "cannot read store %s: %s", store_dir,
+        errbuf_set(err, errlen, "cannot read store %s: %s", store_dir,
                rc == ENOMEM ? "out of memory" : store_strerror(rc));
         goto cleanup;
     }
@@ -158,7 +148,7 @@ int payments_month(const char *store_dir, const config_t *cfg, int year, int mon
                       (json_int_t)s.total.contracts, "total_cents", (json_int_t)s.total.total_cents,
                       "unreadable_contracts", (json_int_t)s.unreadable, "payments", s.list);
         if (!doc || json_dumpf(doc, out, JSON_INDENT(2)) != 0 || fputc('\n', out) == EOF)
-            status = s_fail(err, errlen, "cannot write the payments");
+            status = errbuf_set(err, errlen, "cannot write the payments");
     } else if (out && format == PAYMENTS_TEXT) {
         fprintf(out, "total %04d-%02d: %zu contract%s, %s EUR\n", year, month, s.total.contracts,
                 s.total.contracts == 1 ? "" : "s", s_eur(s.total.total_cents, eur));

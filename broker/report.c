@@ -54,6 +54,7 @@
  *  (close or final decline) by then.
  */
 #include "report.h"
+#include "errbuf.h"
 
 #include "admin.h"
 #include "allowance.h"
@@ -128,17 +129,6 @@ typedef struct {
     /* months */
     int first_month, n_months; /* month number: year * 12 + month - 1 */
 } s_ctx_t;
-
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int s_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 int report_format_parse(const char *word)
 {
@@ -921,7 +911,7 @@ int report_compute(const char *store_dir, const config_t *cfg, const report_peri
                     s_waitlist_json(&x), "outcomes", s_outcomes_json(&x), "budget",
                     s_budget_json(&x, &budget, today));
     if (!doc || !routing || !json_object_get(doc, "delays") || !json_object_get(doc, "declines")) {
-        s_fail(err, errlen, "out of memory (or a configured name is not UTF-8)");
+        errbuf_set(err, errlen, "out of memory (or a configured name is not UTF-8)");
         goto cleanup;
     }
     *out = doc;
@@ -929,7 +919,7 @@ int report_compute(const char *store_dir, const config_t *cfg, const report_peri
     status = 0;
     goto cleanup;
 store_error:
-    s_fail(err, errlen, "cannot read store %s: %s", store_dir,
+    errbuf_set(err, errlen, "cannot read store %s: %s", store_dir,
            rc == ENOMEM ? "out of memory" : store_strerror(rc));
 cleanup:
     json_decref(doc);
@@ -1108,7 +1098,7 @@ int report_write(const json_t *report, const config_t *cfg, report_format_t form
     switch (format) {
     case REPORT_JSON:
         if (json_dumpf(report, out, JSON_INDENT(2)) != 0 || fputc('\n', out) == EOF)
-            return s_fail(err, errlen, "cannot write the report");
+            return errbuf_set(err, errlen, "cannot write the report");
         return 0;
     case REPORT_HTML:
         return report_html_write(report, cfg, out, err, errlen);
@@ -1131,6 +1121,6 @@ int report_write(const json_t *report, const config_t *cfg, report_format_t form
         break;
     }
     if (ferror(out))
-        return s_fail(err, errlen, "cannot write the report");
+        return errbuf_set(err, errlen, "cannot write the report");
     return 0;
 }
