@@ -174,16 +174,14 @@ int staff_explain(const char *data_dir, const char *case_id, FILE *out, bool jso
 {
     char err[512];
     int status = 1;
-    store_t *store = store_open(data_dir, 0, true, err, sizeof err);
+    store_txn_t t;
+    store_t *store = store_open_reader(data_dir, &t, err, sizeof err);
     if (!store) {
         fprintf(stderr, "relais-admin: %s\n", err);
         return 1;
     }
-    store_txn_t t;
     Relais__Store__CaseRecord *rec = NULL;
-    int rc = store_begin(store, false, NULL, &t);
-    if (rc == 0)
-        rc = store_get_msg(&t, STORE_CASES, case_id, strlen(case_id),
+    int rc = store_get_msg(&t, STORE_CASES, case_id, strlen(case_id),
                            &relais__store__case_record__descriptor, (ProtobufCMessage **)&rec);
     if (rc == MDB_NOTFOUND) {
         fprintf(stderr, "relais-admin: no case %s\n", case_id);

@@ -184,19 +184,6 @@ static int s_scan(store_txn_t *t, s_scan_t *s, json_t *extra, char *err, size_t 
     return 0;
 }
 
-static store_t *s_open(const char *dir, store_txn_t *t, char *err, size_t errlen)
-{
-    store_t *store = store_open(dir, 0, true, err, errlen);
-    if (!store)
-        return NULL;
-    int rc = store_begin(store, false, NULL, t);
-    if (rc != 0) {
-        errbuf_set(err, errlen, "cannot read %s: %s", dir, store_strerror(rc));
-        store_close(&store);
-    }
-    return store;
-}
-
 int audit_print(const char *store_dir, FILE *out, bool json, const char *case_id,
                 const char *since, size_t *count, char *err, size_t errlen)
 {
@@ -210,7 +197,7 @@ int audit_print(const char *store_dir, FILE *out, bool json, const char *case_id
         s.since = INT64_MIN;
     }
     store_txn_t t;
-    store_t *store = s_open(store_dir, &t, err, errlen);
+    store_t *store = store_open_reader(store_dir, &t, err, errlen);
     if (!store)
         return -1;
     int rc = s_scan(&t, &s, NULL, err, errlen);
@@ -229,7 +216,7 @@ int audit_access_report(const char *store_dir, FILE *out, bool json, const char 
     json_t *extra = NULL;
     int rc = -1;
     store_txn_t t;
-    store_t *store = s_open(store_dir, &t, err, errlen);
+    store_t *store = store_open_reader(store_dir, &t, err, errlen);
     if (!store)
         return -1;
     int lrc = store_get_msg(&t, STORE_CASES, case_id, strlen(case_id),

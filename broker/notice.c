@@ -313,28 +313,13 @@ static int s_case_by_id(store_txn_t *t, const config_t *cfg, const char *case_id
     return status;
 }
 
-/* Opens the store and a read transaction (see admin.c: map size 0 is the
- * broker's). */
-static store_t *s_begin(const char *dir, store_txn_t *t, char *err, size_t errlen)
-{
-    store_t *store = store_open(dir, 0, true, err, errlen);
-    if (!store)
-        return NULL;
-    int rc = store_begin(store, false, NULL, t);
-    if (rc != 0) {
-        errbuf_set(err, errlen, "cannot read store %s: %s", dir, store_strerror(rc));
-        store_close(&store);
-    }
-    return store;
-}
-
 int notice_case(const char *store_dir, const config_t *cfg, const char *case_id, FILE *out,
                 char *err, size_t errlen)
 {
     store_txn_t t = {0};
     if (!case_id || !*case_id)
         return errbuf_set(err, errlen, "a case id is needed");
-    store_t *store = s_begin(store_dir, &t, err, errlen);
+    store_t *store = store_open_reader(store_dir, &t, err, errlen);
     if (!store)
         return -1;
     int status = s_case_by_id(&t, cfg, case_id, out, err, errlen);
@@ -349,7 +334,7 @@ int notice_referral(const char *store_dir, const config_t *cfg, const char *part
     store_txn_t t = {0};
     referral_rec_t *r = NULL;
     int status = -1;
-    store_t *store = s_begin(store_dir, &t, err, errlen);
+    store_t *store = store_open_reader(store_dir, &t, err, errlen);
     if (!store)
         return -1;
     int rc = s_referral_load(&t, partner, partner_ref, &r);

@@ -857,10 +857,8 @@ int report_compute(const char *store_dir, const config_t *cfg, const report_peri
      * one environment per file per process (admin.h). */
     if (admin_budget(store_dir, cfg, NULL, false, &budget, err, errlen) != 0)
         return -1;
-    if (!(store = store_open(store_dir, 0, true, err, errlen)))
+    if (!(store = store_open_reader(store_dir, &t, err, errlen)))
         return -1;
-    if ((rc = store_begin(store, false, NULL, &t)) != 0)
-        goto store_error;
     x.t = &t;
     int64_t today = date_to_days(date_from_unix(clock_now()));
     if ((rc = s_kinds_init(&x)) != 0 || (rc = s_quartiers_init(&x)) != 0)

@@ -115,6 +115,19 @@ void store_close(store_t **self_p)
     *self_p = NULL;
 }
 
+store_t *store_open_reader(const char *dir, store_txn_t *t, char *err, size_t errlen)
+{
+    store_t *store = store_open(dir, 0, true, err, errlen);
+    if (!store)
+        return NULL;
+    int rc = store_begin(store, false, NULL, t);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot read store %s: %s", dir, store_strerror(rc));
+        store_close(&store);
+    }
+    return store;
+}
+
 int store_sync(store_t *self)
 {
     return mdb_env_sync(self->env, 1);

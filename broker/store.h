@@ -76,6 +76,11 @@ typedef struct {
 store_t *store_open(const char *dir, size_t map_size, bool read_only, char *err, size_t errlen);
 void store_close(store_t **self_p);
 const char *store_strerror(int rc);
+/* A reader beside the running broker (the programme team's commands):
+ * opens DIR read-only with map size 0 (LMDB adopts the size the broker
+ * recorded) and begins a read transaction in *T.  NULL with the reason in
+ * ERR. */
+store_t *store_open_reader(const char *dir, store_txn_t *t, char *err, size_t errlen);
 
 /* Forces everything committed so far, meta page included, to disk.
  * Returns 0 or an errno / LMDB code. */
