@@ -2,6 +2,7 @@
  *  See event_cursor.h for the file's format and guarantees.
  */
 #include "event_cursor.h"
+#include "dirs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -139,20 +140,7 @@ static int s_make_parents(const char *path, char *err, size_t errlen)
     if (!slash || slash == dir)
         return 0; /* the current directory, or "/" */
     *slash = '\0';
-    for (char *p = dir + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char saved = *p;
-            *p = '\0';
-            if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-                snprintf(err, errlen, "cannot create directory %s: %s", dir, strerror(errno));
-                return -1;
-            }
-            *p = saved;
-            if (saved == '\0')
-                break;
-        }
-    }
-    return 0;
+    return dirs_make(dir, err, errlen);
 }
 
 /* fsync of PATH's directory, so the rename itself survives a crash. */

@@ -17,6 +17,7 @@
  *  fsync), MDB_NOTLS, stale reader slots cleared at open.
  */
 #include "relais_outbox.h"
+#include "dirs.h"
 
 #include "clock.h"
 #include "relais_outbox.pb-c.h"
@@ -39,7 +40,6 @@
 #define S_MAX_REF  511
 #define S_DUE_KEY  16
 #define S_SEQ_KEY  "seq"
-#define S_PATH_MAX PATH_MAX
 
 struct relais_outbox_t {
     MDB_env *env;
@@ -151,30 +151,6 @@ static bool s_id_is_file_name(const char *id)
     return true;
 }
 
-/* mkdir -p PATH, mode 0700 for what it creates. */
-static int s_make_dirs(const char *path, char *err, size_t errlen)
-{
-    char dir[S_PATH_MAX];
-    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir) {
-        snprintf(err, errlen, "%s: path too long", path);
-        return -1;
-    }
-    for (char *p = dir + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char saved = *p;
-            *p = '\0';
-            if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-                snprintf(err, errlen, "cannot create directory %s: %s", dir, strerror(errno));
-                return -1;
-            }
-            *p = saved;
-            if (saved == '\0')
-                break;
-        }
-    }
-    return 0;
-}
-
 relais_outbox_t *relais_outbox_open(const char *state_dir, const char *partner, char *err,
                                     size_t errlen)
 {
@@ -203,7 +179,7 @@ relais_outbox_t *relais_outbox_open(const char *state_dir, const char *partner, 
         goto fail;
     }
     snprintf(self->path, len, "%s/outbox-%s", state_dir, partner);
-    if (s_make_dirs(self->path, err, errlen) != 0)
+    if (dirs_make(self->path, err, errlen) != 0)
         goto fail;
 
     if ((rc = mdb_env_create(&self->env)) != 0 || (rc = mdb_env_set_maxdbs(self->env, 3)) != 0 ||
