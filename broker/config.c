@@ -818,3 +818,15 @@ const config_structure_t *config_structure(const config_t *self, const char *id)
             return &self->structures[i];
     return NULL;
 }
+
+const char *config_partner_name(const config_t *self, const char *id)
+{
+    const config_partner_t *p = config_partner(self, id);
+    return p ? p->name : id;
+}
+
+const char *config_structure_name(const config_t *self, const char *id)
+{
+    const config_structure_t *s = config_structure(self, id);
+    return s ? s->name : id;
+}

@@ -123,5 +123,9 @@ void config_free(config_t **self_p);
 /* Lookups by id; NULL when absent.  O(n), n is a dozen. */
 const config_partner_t *config_partner(const config_t *self, const char *id);
 const config_structure_t *config_structure(const config_t *self, const char *id);
+/* The display name of partner / structure ID; ID itself when unknown (a
+ * partner or structure since removed from the configuration). */
+const char *config_partner_name(const config_t *self, const char *id);
+const char *config_structure_name(const config_t *self, const char *id);
 
 #endif

@@ -64,18 +64,6 @@ static const char *s_french_secs(int64_t secs, char out[32])
     return s_french_day(date_from_unix(secs), out);
 }
 
-static const char *s_partner_name(const config_t *cfg, const char *id)
-{
-    const config_partner_t *p = config_partner(cfg, id);
-    return p ? p->name : id;
-}
-
-static const char *s_structure_name(const config_t *cfg, const char *id)
-{
-    const config_structure_t *s = config_structure(cfg, id);
-    return s ? s->name : id;
-}
-
 /* The letterhead: who decides, about whom, on what. */
 static void s_head(FILE *out, const config_t *cfg, const char *about, const char *addressee,
                    const char *partner, int64_t received_at)
@@ -88,7 +76,7 @@ static void s_head(FILE *out, const config_t *cfg, const char *about, const char
     fprintf(out, "%s\n", about);
     fprintf(out, "Destinataire : %s\n", addressee);
     fprintf(out, "Orientation reçue le %s, de la part de : %s\n\n",
-            s_french_secs(received_at, when), s_partner_name(cfg, partner));
+            s_french_secs(received_at, when), config_partner_name(cfg, partner));
 }
 
 static void s_appeal(FILE *out)
@@ -154,7 +142,7 @@ static int s_decline_event(void *arg, const MDB_val *key, const MDB_val *val)
         if (strncmp(why, NOTICE_NO_ANSWER, strlen(NOTICE_NO_ANSWER)) == 0)
             why += strlen(NOTICE_NO_ANSWER);
         clock_parse(ev->at, &at);
-        fprintf(d->out, "  - %s, le %s : %s\n", s_structure_name(d->cfg, ev->structure_id),
+        fprintf(d->out, "  - %s, le %s : %s\n", config_structure_name(d->cfg, ev->structure_id),
                 s_french_secs(at, when), *why ? why : "motif non précisé");
         d->printed++;
     }
@@ -180,7 +168,7 @@ static int s_declined(store_txn_t *t, const config_t *cfg, const case_rec_t *c, 
     if (!d.printed) /* no event left: the structures, from the case record */
         for (size_t i = 0; i < c->n_declined_by; i++)
             fprintf(out, "  - %s : a refusé l'accompagnement\n",
-                    s_structure_name(cfg, c->declined_by[i]));
+                    config_structure_name(cfg, c->declined_by[i]));
     fprintf(out, "  - Toutes les structures d'accompagnement du programme, y compris l'équipe "
                  "du programme au CCAS, ont été sollicitées.\n");
     return 0;
@@ -360,11 +348,11 @@ int notice_referral(const char *store_dir, const config_t *cfg, const char *part
         goto cleanup;
     }
     char about[600], who[600];
-    snprintf(about, sizeof about, "Orientation : %s (référence %s)", s_partner_name(cfg, partner),
+    snprintf(about, sizeof about, "Orientation : %s (référence %s)", config_partner_name(cfg, partner),
              partner_ref);
     /* No person record is kept for an ineligible referral: no name. */
     snprintf(who, sizeof who, "la personne orientée par %s (référence %s)",
-             s_partner_name(cfg, partner), partner_ref);
+             config_partner_name(cfg, partner), partner_ref);
     s_head(out, cfg, about, who, partner, r->received_at);
     fprintf(out, "Décision\n"
                  "Votre orientation vers le programme ne peut pas être retenue : les conditions "

@@ -508,18 +508,6 @@ static const char *s_s(long long n)
     return n > 1 ? "s" : "";
 }
 
-static const char *s_partner_name(const config_t *cfg, const char *id)
-{
-    const config_partner_t *p = config_partner(cfg, id);
-    return p ? p->name : id;
-}
-
-static const char *s_structure_name(const config_t *cfg, const char *id)
-{
-    const config_structure_t *s = config_structure(cfg, id);
-    return s ? s->name : id;
-}
-
 static void s_referrals(FILE *out, const json_t *r, const config_t *cfg)
 {
     const json_t *ref = s_get(r, "referrals"), *months = s_get(r, "months");
@@ -571,7 +559,7 @@ static void s_referrals(FILE *out, const json_t *r, const config_t *cfg)
     json_array_foreach(s_get(ref, "by_partner"), i, e)
     {
         fputs("<tr><th scope=\"row\">", out);
-        s_esc(out, s_partner_name(cfg, s_str(e, "partner")));
+        s_esc(out, config_partner_name(cfg, s_str(e, "partner")));
         fputs("</th><td class=\"t\">", out);
         s_esc(out, s_word(s_kind_words, s_str(e, "kind")));
         fprintf(out, "</td><td>%lld</td></tr>\n", s_int(e, "count"));
@@ -655,7 +643,7 @@ static void s_routing(FILE *out, const json_t *r, const config_t *cfg)
     json_array_foreach(s_get(ro, "by_structure"), i, e)
     {
         fputs("<tr><th scope=\"row\">", out);
-        s_esc(out, s_structure_name(cfg, s_str(e, "structure")));
+        s_esc(out, config_structure_name(cfg, s_str(e, "structure")));
         fprintf(out, "</th><td>%lld</td><td>%lld</td><td>%lld</td><td>%lld</td><td>",
                 s_int(e, "routed"), s_int(e, "accepted"), s_int(e, "declined"),
                 s_int(e, "pending"));
@@ -742,7 +730,7 @@ static void s_declines_waitlist(FILE *out, const json_t *r, const config_t *cfg)
     s_table_open(out, "Dossiers rendus, par structure",
                  (const char *const[]){"Structure", "Dossiers rendus", NULL});
     json_array_foreach(s_get(d, "by_structure"), i, e) s_row(
-        out, s_structure_name(cfg, s_str(e, "structure")), "<td>%lld</td>", s_int(e, "count"));
+        out, config_structure_name(cfg, s_str(e, "structure")), "<td>%lld</td>", s_int(e, "count"));
     s_table_close(out);
     long long now = s_int(w, "waiting_now");
     fprintf(out,
