@@ -1,6 +1,8 @@
 /*  sketch — names and birth date in 64 sealed bits (sketch.h). */
 #include "sketch.h"
 
+#include "date.h"
+
 #include <sodium.h>
 #include <string.h>
 
@@ -56,30 +58,18 @@ static uint64_t s_bigrams(const char *name, uint64_t mask)
 }
 
 /* "YYYY-MM-DD" -> 16 bits (0: not a date we can hold). */
-static uint64_t s_date_pack(const char *d)
+static uint64_t s_date_pack(const char *s)
 {
-    if (strlen(d) != 10)
+    date_t d;
+    if (!date_parse_iso(s, &d) || d.year < YEAR_BASE || d.year > YEAR_BASE + 127)
         return 0;
-    int y = (d[0] - '0') * 1000 + (d[1] - '0') * 100 + (d[2] - '0') * 10 + (d[3] - '0');
-    int m = (d[5] - '0') * 10 + (d[6] - '0'), day = (d[8] - '0') * 10 + (d[9] - '0');
-    if (y < YEAR_BASE || y > YEAR_BASE + 127 || m < 1 || m > 12 || day < 1 || day > 31)
-        return 0;
-    return (uint64_t)((y - YEAR_BASE) << 9 | m << 5 | day);
+    return (uint64_t)((d.year - YEAR_BASE) << 9 | d.month << 5 | d.day);
 }
 
 static void s_date_unpack(uint64_t v, char out[11])
 {
-    int y = (int)(v >> 9) + YEAR_BASE, m = (int)(v >> 5) & 15, d = (int)v & 31;
-    out[0] = (char)('0' + y / 1000);
-    out[1] = (char)('0' + y / 100 % 10);
-    out[2] = (char)('0' + y / 10 % 10);
-    out[3] = (char)('0' + y % 10);
-    out[4] = out[7] = '-';
-    out[5] = (char)('0' + m / 10);
-    out[6] = (char)('0' + m % 10);
-    out[8] = (char)('0' + d / 10);
-    out[9] = (char)('0' + d % 10);
-    out[10] = '\0';
+    date_t d = {(int)(v >> 9) + YEAR_BASE, (int)(v >> 5) & 15, (int)v & 31};
+    date_format(d, out);
 }
 
 uint64_t sketch_of(const linkage_profile_t *prof)
