@@ -44,6 +44,19 @@ int seal_encrypt(const void *ad, size_t adlen, const void *plain, size_t plen,
     return 0;
 }
 
+/* Opens SEALED into PLAIN (room for SLEN - SEAL_OVERHEAD bytes). */
+static int s_open(const void *ad, size_t adlen, const unsigned char *sealed, size_t slen,
+                  unsigned char *plain, size_t *plen)
+{
+    unsigned long long n = 0;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &n, NULL, sealed + SEAL_NONCE_LEN,
+                                                   slen - SEAL_NONCE_LEN, ad, adlen, sealed,
+                                                   s_key) != 0)
+        return EBADMSG;
+    *plen = (size_t)n;
+    return 0;
+}
+
 int seal_decrypt(const void *ad, size_t adlen, const void *sealed, size_t slen,
                  unsigned char **out, size_t *outlen)
 {
@@ -51,19 +64,15 @@ int seal_decrypt(const void *ad, size_t adlen, const void *sealed, size_t slen,
         return EINVAL;
     if (slen < SEAL_OVERHEAD)
         return EBADMSG;
-    const unsigned char *in = sealed;
     unsigned char *buf = malloc(slen - SEAL_OVERHEAD + 1);
     if (!buf)
         return ENOMEM;
-    unsigned long long plen = 0;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(buf, &plen, NULL, in + SEAL_NONCE_LEN,
-                                                   slen - SEAL_NONCE_LEN, ad, adlen, in,
-                                                   s_key) != 0) {
+    int rc = s_open(ad, adlen, sealed, slen, buf, outlen);
+    if (rc != 0) {
         free(buf);
-        return EBADMSG;
+        return rc;
     }
     *out = buf;
-    *outlen = (size_t)plen;
     return 0;
 }
 
@@ -131,17 +140,15 @@ int seal_open_msg_in(const void *ad, size_t adlen, const void *sealed, size_t sl
     size_t room = (slen - SEAL_OVERHEAD + 7) & ~(size_t)7;
     if (room >= scratch_len)
         return ENOSPC;
-    const unsigned char *in = sealed;
     unsigned char *plain = scratch;
-    unsigned long long plen = 0;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &plen, NULL, in + SEAL_NONCE_LEN,
-                                                   slen - SEAL_NONCE_LEN, ad, adlen, in,
-                                                   s_key) != 0)
-        return EBADMSG;
+    size_t plen;
+    int rc = s_open(ad, adlen, sealed, slen, plain, &plen);
+    if (rc != 0)
+        return rc;
     s_arena_t arena = {plain + room, (unsigned char *)scratch + scratch_len, false};
     ProtobufCAllocator alloc = {s_arena_alloc, s_arena_free, &arena};
-    *out = protobuf_c_message_unpack(desc, &alloc, (size_t)plen, plain);
-    sodium_memzero(plain, (size_t)plen);
+    *out = protobuf_c_message_unpack(desc, &alloc, plen, plain);
+    sodium_memzero(plain, plen);
     if (!*out)
         return arena.exhausted ? ENOSPC : EBADMSG;
     return 0;
