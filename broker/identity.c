@@ -463,20 +463,25 @@ static int s_tf(store_txn_t *t, const linkage_profile_t *q, uint64_t persons,
  * are as alike (Jaro-Winkler 0.70 to 0.92) as a name and its typo, and
  * twins and siblings carry such pairs; a typo is rarely a name many
  * others carry.  Never while too few persons are counted for the counts
- * to say anything (the model's tf_min_persons). */
+ * to say anything (the model's tf_min_persons).  *NQ: the count of Q's
+ * name, read on the first call of a referral (UINT64_MAX before). */
 static int s_distinct_given(store_txn_t *t, const linkage_profile_t *q, const linkage_profile_t *c,
-                            uint64_t persons, bool *out)
+                            uint64_t persons, uint64_t *nq, bool *out)
 {
     unsigned char k[KEY_LEN];
-    uint64_t nq, nc;
+    uint64_t nc;
     int rc;
     *out = false;
     if (!q->n_given || !c->n_given || persons < linkage_model_tf_min_persons(s_model) ||
         strcmp(q->given[0], c->given[0]) == 0)
         return 0;
-    s_freq_key('g', q->given[0], k);
-    if ((rc = s_u64_get(t, k, KEY_LEN, &nq)) != 0 || nq < IDENTITY_ATTESTED)
-        return rc;
+    if (*nq == UINT64_MAX) {
+        s_freq_key('g', q->given[0], k);
+        if ((rc = s_u64_get(t, k, KEY_LEN, nq)) != 0)
+            return rc;
+    }
+    if (*nq < IDENTITY_ATTESTED)
+        return 0;
     s_freq_key('g', c->given[0], k);
     if ((rc = s_u64_get(t, k, KEY_LEN, &nc)) != 0)
         return rc;
@@ -581,6 +586,7 @@ int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_
      * (two look-ups, at a million persons two cold pages) on the first
      * candidate that has one. */
     bool tf_read = false;
+    uint64_t q_given_count = UINT64_MAX; /* s_distinct_given */
     memset(tf_u, 0, sizeof tf_u);
 
     /* Thresholds on the posterior odds (linkage.h), as raw-score bounds. */
@@ -630,7 +636,7 @@ int identity_match(store_txn_t *t, const Relais__V1__Person *p, identity_result_
         bool distinct = false;
         if ((level[LINKAGE_GIVEN] == LINKAGE_NAME_JW88 ||
              level[LINKAGE_GIVEN] == LINKAGE_NAME_JW70) &&
-            !ine_agree && (rc = s_distinct_given(t, &q, &c, persons, &distinct)) != 0)
+            !ine_agree && (rc = s_distinct_given(t, &q, &c, persons, &q_given_count, &distinct)) != 0)
             goto done;
         if ((level[LINKAGE_GIVEN] == LINKAGE_NAME_OTHER || distinct) && !ine_agree) {
             if (score > aside_score) {
